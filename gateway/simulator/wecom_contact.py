@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the simulator work (see app.py)."""
+
+HANDLERS: list = []
