@@ -1,0 +1,162 @@
+"""The `kefu-gateway` command line: one click group, one sub-group per concern.
+
+Groups are registered explicitly at the bottom of this module. Commands that need heavy imports
+(the web app, the database) should import them inside the command so `kefu-gateway version` and
+`kefu-gateway callback ...` stay fast.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
+from typing import BinaryIO, TypeVar
+from urllib.parse import urlencode
+
+import click
+
+import gateway
+from gateway.errors import CallbackError
+from gateway.wechat.crypto import WeChatCrypto
+
+DIST_NAME = "kefu-gateway"
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """WeCom 微信客服 and MP kefu behind one conversation model."""
+
+
+# --------------------------------------------------------------------------- version
+
+
+@click.command("version")
+def version_command() -> None:
+    """Print the installed version."""
+    click.echo(f"{DIST_NAME} {installed_version()}")
+
+
+def installed_version() -> str:
+    """The distribution's version; gateway.__version__ when running from an uninstalled tree."""
+    try:
+        return dist_version(DIST_NAME)
+    except PackageNotFoundError:
+        return gateway.__version__
+
+
+# --------------------------------------------------------------------------- callback
+
+
+@click.group("callback")
+def callback() -> None:
+    """Verify, decrypt and build encrypted callbacks by hand (API.md §5), e.g. to debug a push."""
+
+
+def _key_options(func: F) -> F:
+    func = click.option("--aes-key", required=True, help="The 43-character EncodingAESKey.")(func)
+    return click.option("--token", required=True, help="The callback Token.")(func)
+
+
+@contextmanager
+def _exit_on_callback_error() -> Iterator[None]:
+    """Turn a CallbackError into one stderr line `error <sdk_code> <code>: <message>` and exit 1."""
+    try:
+        yield
+    except CallbackError as exc:
+        message = " ".join(exc.message.split())
+        click.echo(f"error {exc.sdk_code} {exc.code}: {message}", err=True)
+        raise SystemExit(1) from None
+
+
+@callback.command("decrypt")
+@_key_options
+@click.option(
+    "--receive-id",
+    "receive_ids",
+    required=True,
+    multiple=True,
+    help="CorpID (WeCom app), SuiteID (third-party suite) or AppID (MP); repeat to accept several.",
+)
+@click.option("--msg-signature", required=True)
+@click.option("--timestamp", required=True)
+@click.option("--nonce", required=True)
+@click.option(
+    "--encrypt",
+    "--echostr",
+    "encrypt",
+    help="The <Encrypt> text or the WeCom URL-check echostr, already URL-decoded.",
+)
+@click.option("--body", type=click.File("rb"), help="File with the POST body ('-' reads stdin).")
+def callback_decrypt(
+    token: str,
+    aes_key: str,
+    receive_ids: tuple[str, ...],
+    msg_signature: str,
+    timestamp: str,
+    nonce: str,
+    encrypt: str | None,
+    body: BinaryIO | None,
+) -> None:
+    """Check msg_signature, decrypt, check the receive id and print the plaintext."""
+    if (encrypt is None) == (body is None):
+        raise click.UsageError("give exactly one of --encrypt/--echostr or --body")
+    with _exit_on_callback_error():
+        crypto = WeChatCrypto(token, aes_key, receive_ids)
+        if body is not None:
+            plaintext = crypto.decrypt_message(body.read(), msg_signature, timestamp, nonce)
+        else:
+            plaintext = crypto.verify_url(msg_signature, timestamp, nonce, encrypt or "")
+    click.echo(plaintext)
+
+
+@callback.command("encrypt")
+@_key_options
+@click.option("--receive-id", required=True, help="CorpID, SuiteID or AppID to embed in the payload.")
+@click.option("--timestamp", help="Unix seconds; default now.")
+@click.option("--nonce", help="Default: 10 random digits.")
+@click.option(
+    "--to-user",
+    help="Build the pushed shape <ToUserName/><Encrypt/>; without it, the passive-reply shape.",
+)
+@click.option("--text", help="Plaintext to encrypt (usually the inner callback XML).")
+@click.option("--file", "file", type=click.File("rb"), help="UTF-8 file to encrypt ('-' reads stdin).")
+def callback_encrypt(
+    token: str,
+    aes_key: str,
+    receive_id: str,
+    timestamp: str | None,
+    nonce: str | None,
+    to_user: str | None,
+    text: str | None,
+    file: BinaryIO | None,
+) -> None:
+    """Print the encrypted XML envelope, then the query string that signs it."""
+    if (text is None) == (file is None):
+        raise click.UsageError("give exactly one of --text or --file")
+    if file is not None:
+        try:
+            text = file.read().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise click.BadParameter(f"not UTF-8 ({exc.reason})", param_hint="--file") from None
+    with _exit_on_callback_error():
+        crypto = WeChatCrypto(token, aes_key, receive_id)
+        message = crypto.encrypt_message(
+            text or "",
+            timestamp=timestamp or str(int(time.time())),
+            nonce=nonce or str(10**9 + secrets.randbelow(9 * 10**9)),
+            to_user=to_user,
+        )
+    click.echo(message.xml)
+    click.echo(urlencode(message.query))
+
+
+# --------------------------------------------------------------------------- registry
+
+# Every top-level command, explicitly; add new groups (db, channel, simulator, serve, ...) here.
+for _command in (version_command, callback):
+    main.add_command(_command)

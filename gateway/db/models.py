@@ -1,0 +1,364 @@
+"""Every table of the gateway (SQLAlchemy 2 declarative); the migrations mirror this file.
+
+Relationships are `lazy="raise"`: repositories load what they need explicitly. Constraint names
+come from the MetaData naming convention so SQLite and PostgreSQL agree and autogenerate is clean.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from gateway.db.types import BigId, Json, UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: Json, list[Any]: Json}
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(BigId, primary_key=True, autoincrement=True)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(default=utcnow)
+
+
+def _updated() -> Mapped[datetime]:
+    return mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Channel(Base):
+    """Credentials of one WeCom kf app (corpid) or one official account (appid)."""
+
+    __tablename__ = "channels"
+    id: Mapped[int] = _id()
+    kind: Mapped[str] = mapped_column(String(16))  # wecom | mp
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    app_id: Mapped[str] = mapped_column(String(64))  # corpid / appid: also the callback receive id
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # api_base, callback mode, welcome text…
+    secrets_sealed: Mapped[str] = mapped_column(Text)  # SecretBox JSON: app secret, token, EncodingAESKey
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class Inbox(Base):
+    """A WeCom kf account (source_id = open_kfid) or an MP account (source_id = appid)."""
+
+    __tablename__ = "inboxes"
+    __table_args__ = (UniqueConstraint("channel_id", "source_id"),)
+    id: Mapped[int] = _id()
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128), default="")
+    avatar_url: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)  # False after kf_account_auth_change(del)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class Agent(Base):
+    """A WeCom servicer, an MP kf account, or (channel_id NULL) an agent of the gateway itself."""
+
+    __tablename__ = "agents"
+    __table_args__ = (UniqueConstraint("channel_id", "source_id"),)
+    id: Mapped[int] = _id()
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[str] = mapped_column(String(128))  # userid / kf_account / gateway login
+    name: Mapped[str] = mapped_column(String(128), default="")
+    email: Mapped[str | None] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16), default="offline")  # online | offline | suspended
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class InboxAgent(Base):
+    """Membership; WeCom reports servicer status per kf account, so status lives here too."""
+
+    __tablename__ = "inbox_agents"
+    inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="online")
+    created_at: Mapped[datetime] = _created()
+
+
+class Contact(Base):
+    """A person, whatever channels they write from; identities merge on unionid."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = _id()
+    name: Mapped[str] = mapped_column(String(256), default="", index=True)
+    avatar_url: Mapped[str | None] = mapped_column(Text)
+    gender: Mapped[int | None] = mapped_column(Integer)
+    unionid: Mapped[str | None] = mapped_column(String(128), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(256), unique=True)  # the CRM's id
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # CRM fields
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+    identities: Mapped[list[ContactIdentity]] = relationship(back_populates="contact", lazy="raise")
+
+
+class ContactIdentity(Base):
+    """A contact on one channel: WeCom external_userid or MP openid."""
+
+    __tablename__ = "contact_identities"
+    __table_args__ = (UniqueConstraint("channel_id", "source_id"),)
+    id: Mapped[int] = _id()
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    source_id: Mapped[str] = mapped_column(String(128))
+    unionid: Mapped[str | None] = mapped_column(String(128), index=True)
+    profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    profile_fetched_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+    contact: Mapped[Contact] = relationship(back_populates="identities", lazy="raise")
+
+
+class Conversation(Base):
+    """One session of a contact in an inbox; a message after `resolved` opens a new one.
+
+    `active_key` is "<inbox_id>:<identity_id>" while not resolved and NULL after: its unique
+    constraint guarantees one live conversation per identity and inbox, even across replicas.
+    """
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_status_last_activity", "status", "last_activity_at"),
+        Index("ix_conversations_inbox_last_activity", "inbox_id", "last_activity_at"),
+        Index("ix_conversations_assignee_status", "assignee_id", "status"),
+        Index("ix_conversations_last_activity_id", "last_activity_at", "id"),
+    )
+    id: Mapped[int] = _id()
+    inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("contact_identities.id"), index=True)
+    active_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    platform_state: Mapped[str | None] = mapped_column(String(32))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    # reply window (gateway.policy reads only these)
+    last_incoming_at: Mapped[datetime | None] = mapped_column()
+    window_trigger: Mapped[str | None] = mapped_column(String(16))
+    window_opened_at: Mapped[datetime | None] = mapped_column()
+    replies_in_window: Mapped[int] = mapped_column(Integer, default=0)
+    event_code: Mapped[str | None] = mapped_column(String(128))  # WeCom send_msg_on_event code
+    event_code_kind: Mapped[str | None] = mapped_column(String(16))
+    event_code_at: Mapped[datetime | None] = mapped_column()
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_reply_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class Message(Base):
+    """A message or activity in a conversation; `source_id` is unique per inbox."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("inbox_id", "source_id"),
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+    )
+    id: Mapped[int] = _id()
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id", ondelete="CASCADE"))
+    source_id: Mapped[str | None] = mapped_column(String(128))
+    message_type: Mapped[str] = mapped_column(String(16))
+    sender_type: Mapped[str] = mapped_column(String(16))
+    sender_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    content_type: Mapped[str] = mapped_column(String(32))
+    content: Mapped[str | None] = mapped_column(Text)
+    content_attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    recalled_at: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()  # the platform's time for the message
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class Media(Base):
+    """A file in the media vault (inbound download) or an upload cached with its platform expiry."""
+
+    __tablename__ = "media"
+    __table_args__ = (Index("ix_media_channel_id_sha256", "channel_id", "sha256"),)
+    id: Mapped[int] = _id()
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))  # in | out
+    source_media_id: Mapped[str | None] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | stored | failed | expired
+    path: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(Integer)
+    mime: Mapped[str | None] = mapped_column(String(128))
+    filename: Mapped[str | None] = mapped_column(String(256))
+    expires_at: Mapped[datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class SyncCursor(Base):
+    """Where a pull stream stands: WeCom sync_msg per open_kfid, MP msgrecord import, …"""
+
+    __tablename__ = "sync_cursors"
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(128), primary_key=True)  # open_kfid, "msgrecord", …
+    cursor: Mapped[str | None] = mapped_column(Text)
+    callback_token: Mapped[str | None] = mapped_column(String(256))  # the last sync Token (valid 10 min)
+    callback_token_at: Mapped[datetime | None] = mapped_column()
+    last_synced_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = _updated()
+
+
+class InboundEvent(Base):
+    """Every accepted callback, deduplicated on its key, kept for audit and replay."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("channel_id", "event_key"),)
+    id: Mapped[int] = _id()
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    event_key: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)  # decrypted XML
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Job(Base):
+    """The outbox: sends, webhook deliveries, media downloads, pulls. Claimed with SKIP LOCKED."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_run_at", "status", "run_at"),)
+    id: Mapped[int] = _id()
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | running | done | failed
+    dedupe_key: Mapped[str | None] = mapped_column(String(256), unique=True)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=8)
+    run_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_by: Mapped[str | None] = mapped_column(String(128))
+    locked_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class DomainEvent(Base):
+    """The ordered feed behind webhooks, /api/v1/events and SSE."""
+
+    __tablename__ = "domain_events"
+    id: Mapped[int] = _id()
+    type: Mapped[str] = mapped_column(String(64), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"),
+                                                        index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _created()
+
+
+class Webhook(Base):
+    __tablename__ = "webhooks"
+    id: Mapped[int] = _id()
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[Any]] = mapped_column(default=list)  # event types; empty = all
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(String(256), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class WebhookDelivery(Base):
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("webhook_id", "event_id"),)
+    id: Mapped[int] = _id()
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("domain_events.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 is stored; `prefix` identifies it in lists and logs."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = _id()
+    name: Mapped[str] = mapped_column(String(128))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(16))  # read | write | admin
+    created_at: Mapped[datetime] = _created()
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class IdempotencyKey(Base):
+    """The first answer to a request carrying an Idempotency-Key, replayed for repeats."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
+    id: Mapped[int] = _id()
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(256))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _created()
+
+
+class AccessToken(Base):
+    """Platform access tokens shared by every process and replica (sealed at rest).
+
+    `key` is "<kind>:<app_id>:<sha256(secret)[:16]>": it tells credentials apart without ever
+    containing the secret.
+    """
+
+    __tablename__ = "access_tokens"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    token_sealed: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column()
+    refreshed_at: Mapped[datetime | None] = mapped_column()
+    refresh_count: Mapped[int] = mapped_column(Integer, default=0)
