@@ -120,6 +120,7 @@ class InboundMessage(msgspec.Struct, kw_only=True, omit_defaults=True):
     agent_source_id: str | None = None
     window_trigger: WindowTrigger | None = None  # set when this item (re)opens the reply window
     media_id: str | None = None  # platform media to download into the vault
+    seq: int = 0  # position in the page: ingest applies messages and changes in this order
 
 
 class StateChange(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -133,6 +134,7 @@ class StateChange(msgspec.Struct, kw_only=True, omit_defaults=True):
     assignee_source_id: str | None = None  # servicer userid / kf_account; "" = unassigned
     event_code: str | None = None  # WeCom msg_code / welcome_code for send_msg_on_event
     event_code_kind: str | None = None  # welcome | queue | taken | closing
+    seq: int = 0
 
 
 class MessageUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -144,6 +146,7 @@ class MessageUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
     recalled: bool = False
     failed_reason: str | None = None
     failed_code: int | None = None
+    seq: int = 0
 
 
 class AgentChange(msgspec.Struct, kw_only=True, omit_defaults=True):

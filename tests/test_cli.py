@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 import gateway
 from gateway import cli
+from gateway.errors import ShaError
 from gateway.wechat.crypto import WeChatCrypto, sha1_signature
 from gateway.wechat.xmlmsg import parse_xml
 
@@ -198,9 +199,19 @@ def test_decrypt_other_callback_errors(change: tuple[str, str], sdk_code: int, c
     assert_one_error_line(outcome, sdk_code, code)
 
 
-def test_decrypt_malformed_body_is_one_line_even_if_the_parser_says_more() -> None:
+def test_decrypt_malformed_body() -> None:
     outcome = run_in_process([*decrypt_args(POST), "--body", "-"], stdin="<xml>\n<Encrypt>abc\n</xml>\n")
     assert_one_error_line(outcome, -40002, "callback_bad_xml")
+
+
+def test_error_message_is_folded_onto_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object) -> str:
+        raise ShaError("first line\nsecond line\r\n  third")
+
+    monkeypatch.setattr(WeChatCrypto, "verify_url", fail)
+    outcome = run_in_process([*decrypt_args(ECHO), "--echostr", ECHO["encrypt"]])
+    line = assert_one_error_line(outcome, -40003, "callback_sha_error")
+    assert line == "error -40003 callback_sha_error: first line second line third"
 
 
 def test_decrypt_garbage_echostr_with_a_valid_signature() -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from gateway.simulator.driver_client_mp import MpDriverMixin
+
 
 class DriverBase:
     """Common driver calls. `client` is an httpx.AsyncClient whose base URL is the simulator root."""
@@ -66,5 +68,5 @@ class DriverBase:
         await self._call("POST", "/state", json=state)
 
 
-class SimDriver(DriverBase):
+class SimDriver(MpDriverMixin, DriverBase):
     """The whole driver API. Mixins for WeCom kf, MP and external contact are added as they land."""

@@ -21,10 +21,17 @@ def _nonce(world: World) -> str:
 
 def base_fields(world: World, app: MpApp, openid: str, msgtype: str) -> dict[str, Any]:
     """The head every MP callback starts with (the order of the platform's samples)."""
-    return {"ToUserName": app.gh_id, "FromUserName": openid, "CreateTime": int(world.now()), "MsgType": msgtype}
+    return {
+        "ToUserName": app.gh_id,
+        "FromUserName": openid,
+        "CreateTime": int(world.now()),
+        "MsgType": msgtype,
+    }
 
 
-def envelope(world: World, app: MpApp, openid: str, plaintext_fields: dict[str, Any]) -> tuple[dict[str, str], str]:
+def envelope(
+    world: World, app: MpApp, openid: str, plaintext_fields: dict[str, Any]
+) -> tuple[dict[str, str], str]:
     """Query string and body of one push in the account's mode.
 
     plain: the XML itself, query signature/timestamp/nonce/openid. compat: the same XML plus an
@@ -34,8 +41,12 @@ def envelope(world: World, app: MpApp, openid: str, plaintext_fields: dict[str, 
     token = app.callback_token or ""
     timestamp = str(int(world.now()))
     nonce = _nonce(world)
-    query = {"signature": sha1_signature(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
-             "openid": openid}
+    query = {
+        "signature": sha1_signature(token, timestamp, nonce),
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "openid": openid,
+    }
     plaintext = build_xml(plaintext_fields)
     if app.callback_mode not in ("compat", "safe"):
         return query, plaintext
@@ -55,8 +66,9 @@ def push(
     if not app.callback_url or not app.callback_token:
         return None
     query, body = envelope(world, app, openid, fields)
-    return dispatcher.push(platform="mp", url=app.callback_url, query=query, body=body,
-                           plaintext=build_xml(fields))
+    return dispatcher.push(
+        platform="mp", url=app.callback_url, query=query, body=body, plaintext=build_xml(fields)
+    )
 
 
 def push_event(
@@ -79,12 +91,20 @@ async def verify_url(world: World, dispatcher: CallbackDispatcher, app: MpApp) -
     timestamp = str(int(world.now()))
     nonce = _nonce(world)
     echostr = str(world.rng.randint(10**18, 2**63 - 1))
-    params = {"signature": sha1_signature(app.callback_token, timestamp, nonce), "timestamp": timestamp,
-              "nonce": nonce, "echostr": echostr}
+    params = {
+        "signature": sha1_signature(app.callback_token, timestamp, nonce),
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "echostr": echostr,
+    }
     client = dispatcher._client_or_default()  # the same client pushes use (ASGI transport in tests)
     try:
         response = await client.get(app.callback_url, params=params, timeout=world.config.callback_timeout)
     except httpx.HTTPError as exc:
         return {"ok": False, "echostr": echostr, "error": type(exc).__name__}
-    return {"ok": response.status_code == 200 and response.text == echostr, "echostr": echostr,
-            "status": response.status_code, "body": response.text[:200]}
+    return {
+        "ok": response.status_code == 200 and response.text == echostr,
+        "echostr": echostr,
+        "status": response.status_code,
+        "body": response.text[:200],
+    }

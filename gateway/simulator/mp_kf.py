@@ -23,7 +23,7 @@ _WECHAT_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{5,19}")  # WeChat IDs: 6-20 char
 
 
 def _check_account_name(app: MpApp, kf_account: Any) -> str:
-    """"prefix@<the account's WeChat ID>", prefix ≤10 of [A-Za-z0-9_]; 65404 otherwise."""
+    """ "prefix@<the account's WeChat ID>", prefix ≤10 of [A-Za-z0-9_]; 65404 otherwise."""
     if not isinstance(kf_account, str) or kf_account.count("@") != 1:
         raise SimError(65404, "invalid kf_account format: expected prefix@wechat_id")
     prefix, suffix = kf_account.split("@")
@@ -41,7 +41,11 @@ def _check_nickname(nickname: Any) -> str:
 
 
 def invite_status(world: World, kf: MpKfAccount) -> str | None:
-    if kf.invite_status == "waiting" and kf.invite_expire_time is not None and world.now() > kf.invite_expire_time:
+    if (
+        kf.invite_status == "waiting"
+        and kf.invite_expire_time is not None
+        and world.now() > kf.invite_expire_time
+    ):
         kf.invite_status = "expired"
     return kf.invite_status
 
@@ -147,13 +151,20 @@ def getkflist(request: Request, world: World) -> dict[str, Any]:
     app = app_of(request, world)
     items = []
     for kf in app.kf_accounts.values():
-        item: dict[str, Any] = {"kf_account": kf.kf_account, "kf_headimgurl": kf.headimgurl, "kf_id": kf.kf_id,
-                                "kf_nick": kf.nickname}
+        item: dict[str, Any] = {
+            "kf_account": kf.kf_account,
+            "kf_headimgurl": kf.headimgurl,
+            "kf_id": kf.kf_id,
+            "kf_nick": kf.nickname,
+        }
         if kf.kf_wx:
             item["kf_wx"] = kf.kf_wx
         elif kf.invite_wx:
-            item.update(invite_wx=kf.invite_wx, invite_expire_time=kf.invite_expire_time,
-                        invite_status=invite_status(world, kf))
+            item.update(
+                invite_wx=kf.invite_wx,
+                invite_expire_time=kf.invite_expire_time,
+                invite_status=invite_status(world, kf),
+            )
         items.append(item)
     return {"kf_list": items}
 
@@ -162,12 +173,26 @@ def getkflist(request: Request, world: World) -> dict[str, Any]:
 def getonlinekflist(request: Request, world: World) -> dict[str, Any]:
     """Kfs whose web client is online (status 1) and how many sessions each holds."""
     app = app_of(request, world)
-    return {"kf_online_list": [
-        {"kf_account": kf.kf_account, "status": 1, "kf_id": kf.kf_id,
-         "accepted_case": sum(1 for s in app.sessions.values() if s.kf_account == kf.kf_account)}
-        for kf in app.kf_accounts.values() if kf.online
-    ]}
+    return {
+        "kf_online_list": [
+            {
+                "kf_account": kf.kf_account,
+                "status": 1,
+                "kf_id": kf.kf_id,
+                "accepted_case": sum(1 for s in app.sessions.values() if s.kf_account == kf.kf_account),
+            }
+            for kf in app.kf_accounts.values()
+            if kf.online
+        ]
+    }
 
 
-HANDLERS = [kfaccount_add, kfaccount_update, kfaccount_del, kfaccount_inviteworker, kfaccount_uploadheadimg,
-            getkflist, getonlinekflist]
+HANDLERS = [
+    kfaccount_add,
+    kfaccount_update,
+    kfaccount_del,
+    kfaccount_inviteworker,
+    kfaccount_uploadheadimg,
+    getkflist,
+    getonlinekflist,
+]

@@ -100,8 +100,14 @@ def record_text(msgtype: str, payload: Any) -> str:
 
 
 def add_record(world: World, app: MpApp, openid: str, opercode: int, text: str, worker: str) -> MpRecord:
-    record = MpRecord(msgid=len(app.records) + 1, openid=openid, opercode=opercode, text=text,
-                      time=int(world.now()), worker=worker)
+    record = MpRecord(
+        msgid=len(app.records) + 1,
+        openid=openid,
+        opercode=opercode,
+        text=text,
+        time=int(world.now()),
+        worker=worker,
+    )
     app.records.append(record)
     return record
 
@@ -111,7 +117,9 @@ def new_msgid(world: World) -> int:
     return world.rng.randint(10**18, 2**63 - 1)
 
 
-def open_session(world: World, dispatcher: CallbackDispatcher, app: MpApp, kf: MpKfAccount, openid: str) -> MpSession:
+def open_session(
+    world: World, dispatcher: CallbackDispatcher, app: MpApp, kf: MpKfAccount, openid: str
+) -> MpSession:
     """A kf takes the user (from the wait queue or directly); pushes kf_create_session."""
     session = MpSession(openid=openid, kf_account=kf.kf_account, createtime=int(world.now()))
     app.sessions[openid] = session
@@ -131,7 +139,9 @@ def switch_session(
     session = app.sessions[openid]
     before = session.kf_account
     session.kf_account = to.kf_account
-    push_event(world, dispatcher, app, openid, "kf_switch_session", FromKfAccount=before, ToKfAccount=to.kf_account)
+    push_event(
+        world, dispatcher, app, openid, "kf_switch_session", FromKfAccount=before, ToKfAccount=to.kf_account
+    )
     return session
 
 

@@ -94,7 +94,7 @@ class Session(msgspec.Struct, kw_only=True):
     last_activity_at: float = 0.0
     last_customer_msg_at: float | None = None
     sends_since_customer_msg: int = 0
-    prompt_code_issued: bool = False  # msg_code already handed out for the first move to 2/3
+    coded_states: list[int] = msgspec.field(default_factory=list)  # 2/3: msg_code already handed out
     last_welcome_at: float | None = None
 
 

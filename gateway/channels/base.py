@@ -1,0 +1,187 @@
+"""The Channel contract every platform adapter implements, and the types that cross it.
+
+Adapters turn platform traffic into `gateway.domain` items and carry out actions; they never touch
+the database (ingest.py writes, jobs.py and sync.py call adapters). Errors are gateway.errors
+types: CallbackError for bad callbacks, PlatformError subclasses for refused calls,
+UnsupportedByChannel for actions a platform does not have.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import httpx
+import msgspec
+
+from gateway.domain import Batch, ContactProfile, StateChange
+from gateway.wechat.tokens import TokenManager
+
+
+class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
+    """What a channel can do; the REST API answers 422 unsupported_by_channel for the rest."""
+
+    pull: bool = False  # content must be pulled (WeCom sync_msg); MP pushes it in the callback
+    typing: bool = False
+    assign_agent: bool = False
+    handover_queue: bool = False
+    handover_bot: bool = False
+    resolve: bool = False
+    event_codes: bool = False  # send_msg_on_event (welcome / queue / closing messages)
+    upgrade_service: bool = False
+    manage_inboxes: bool = False
+    manage_agents: bool = False
+    send_types: frozenset[str] = frozenset()
+
+
+class CallbackRequest(msgspec.Struct, kw_only=True):
+    """A callback as received: method, decoded query (exact values, '+' kept), raw body."""
+
+    method: str
+    query: dict[str, str]
+    body: bytes = b""
+    content_type: str = ""
+
+
+class PullRequest(msgspec.Struct, kw_only=True):
+    """Ask sync to pull `stream` (WeCom: an open_kfid) now, with the callback's sync token."""
+
+    stream: str
+    token: str | None = None
+
+
+class CallbackResult(msgspec.Struct, kw_only=True):
+    """What a verified callback means. The HTTP layer answers `reply` with `media_type`.
+
+    `event_key` dedupes the callback in inbound_events (None for URL verification). `batch` is
+    content to ingest now (MP); `pull` asks for a sync (WeCom kf_msg_or_event).
+    """
+
+    reply: str = "success"
+    media_type: str = "text/plain"
+    event_key: str | None = None
+    event_kind: str = ""
+    payload: str = ""
+    batch: Batch | None = None
+    pull: PullRequest | None = None
+
+
+class SyncPage(msgspec.Struct, kw_only=True):
+    """One page of a pull: `batch.cursor` is the cursor after this page."""
+
+    batch: Batch
+    has_more: bool
+
+
+class ConversationRef(msgspec.Struct, kw_only=True):
+    """Enough to address a conversation on its platform."""
+
+    inbox_source_id: str  # open_kfid / MP appid
+    contact_source_id: str  # external_userid / openid
+    assignee_source_id: str | None = None  # servicer userid / kf_account holding it
+    event_code: str | None = None  # WeCom send_msg_on_event code held by the conversation
+    event_code_kind: str | None = None
+
+
+class OutboundMessage(msgspec.Struct, kw_only=True):
+    """A message to send. `msgid` is our id (WeCom uses it as the idempotency key).
+
+    `attributes` carry type-specific fields in the unified vocabulary: media_id, url, title,
+    description, thumb_media_id, appid, pagepath, latitude, longitude, name, address,
+    head_content, items [{id, content, type?}], tail_content, articles, kf_account, …
+    """
+
+    msgid: str
+    content_type: str
+    content: str | None = None
+    attributes: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class SendResult(msgspec.Struct, kw_only=True):
+    source_id: str  # the platform message id (WeCom msgid; for MP our msgid, it returns none)
+    raw: dict[str, Any] = msgspec.field(default_factory=dict)
+    duplicate: bool = False  # the platform had already accepted this msgid (a retried send)
+
+
+class InboxInfo(msgspec.Struct, kw_only=True):
+    source_id: str
+    name: str
+    avatar_url: str | None = None
+    raw: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class AgentInfo(msgspec.Struct, kw_only=True):
+    source_id: str
+    name: str = ""
+    status: str = "offline"
+    inbox_source_ids: list[str] = msgspec.field(default_factory=list)
+    raw: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """One configured channel (credentials + settings) bound to a shared HTTP client and tokens.
+
+    Constructed as `Cls(channel_id=..., app_id=..., settings=..., secrets=..., http=..., tokens=...)`.
+    """
+
+    kind: ClassVar[str]
+    display_name: ClassVar[str]
+    default_api_base: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    channel_id: int
+    app_id: str
+
+    async def handle_callback(self, request: CallbackRequest) -> CallbackResult:
+        """Verify, decrypt and interpret a callback (GET URL check or POST). Raises CallbackError."""
+        ...
+
+    async def pull(self, stream: str, cursor: str | None, *, token: str | None = None, limit: int = 1000) -> SyncPage:
+        """Fetch the page after `cursor` (WeCom sync_msg). MP raises UnsupportedByChannel."""
+        ...
+
+    async def send(self, ref: ConversationRef, message: OutboundMessage) -> SendResult:
+        """Send to the contact; PlatformError subclasses map window/quota/state refusals."""
+        ...
+
+    async def typing(self, ref: ConversationRef, on: bool) -> None: ...
+
+    async def handover(self, ref: ConversationRef, target: str, agent_source_id: str | None = None) -> StateChange:
+        """Move the conversation to "bot", "queue" or "agent" (with `agent_source_id`)."""
+        ...
+
+    async def resolve(self, ref: ConversationRef) -> StateChange: ...
+
+    async def session_state(self, ref: ConversationRef) -> StateChange: ...
+
+    async def fetch_profiles(self, source_ids: list[str]) -> list[ContactProfile]:
+        """Profiles (with unionid when the platform gives it) for contact source ids, batched."""
+        ...
+
+    async def list_inboxes(self) -> list[InboxInfo]: ...
+
+    async def list_agents(self) -> list[AgentInfo]: ...
+
+    async def verify(self) -> None:
+        """Fetch a token: proves the credentials work."""
+        ...
+
+
+class ChannelConfig(msgspec.Struct, kw_only=True):
+    """What a Channel is built from (a channels row with its secrets opened)."""
+
+    channel_id: int
+    app_id: str
+    settings: dict[str, Any]
+    secrets: dict[str, str]
+
+
+def build(cls: type[Any], config: ChannelConfig, *, http: httpx.AsyncClient, tokens: TokenManager) -> Any:
+    return cls(
+        channel_id=config.channel_id,
+        app_id=config.app_id,
+        settings=config.settings,
+        secrets=config.secrets,
+        http=http,
+        tokens=tokens,
+    )
