@@ -41,8 +41,12 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     url = normalize_database_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, echo=echo, poolclass=NullPool if parsed.database in (None, "", ":memory:")
-                                     else None, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            poolclass=NullPool if parsed.database in (None, "", ":memory:") else None,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
         _sqlite_setup(engine)
         return engine
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from importlib.resources import files
-from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -21,7 +20,6 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(files("migrations")))
     config.attributes["database_url"] = normalize_database_url(url)
     return config
-
 
 
 def upgrade(url: str, revision: str = "head") -> None:
@@ -43,9 +41,7 @@ def current(url: str) -> str | None:
         engine = create_engine(url)
         try:
             async with engine.connect() as connection:
-                return await connection.run_sync(
-                    lambda sync: MigrationContext.configure(sync).get_current_revision()
-                )
+                return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
         finally:
             await engine.dispose()
 

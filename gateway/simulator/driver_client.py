@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from gateway.simulator.driver_client_contact import ContactDriverMixin
 from gateway.simulator.driver_client_mp import MpDriverMixin
 
 
@@ -68,5 +69,5 @@ class DriverBase:
         await self._call("POST", "/state", json=state)
 
 
-class SimDriver(MpDriverMixin, DriverBase):
+class SimDriver(ContactDriverMixin, MpDriverMixin, DriverBase):
     """The whole driver API. Mixins for WeCom kf, MP and external contact are added as they land."""

@@ -1,3 +1,324 @@
-"""Placeholder: filled in by the simulator work (see app.py)."""
+"""Driver API for the external-contact simulation, under /_sim/contact/{corpid}: members, customers
+adding/deleting members, chats, refused transfers, customer groups and confirmed 群发 tasks.
 
-HANDLERS: list = []
+Actions that the platform reports push the real encrypted callback (change_external_contact /
+change_external_chat) to the corp's callback URL. Errors are driver errors (HTTP 4xx), never errcodes.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+
+from gateway.simulator.callbacks import CallbackDispatcher
+from gateway.simulator.contact_state import (
+    Activity,
+    ContactBook,
+    ExternalContact,
+    Follow,
+    Member,
+    WelcomeCode,
+)
+from gateway.simulator.driver import DriverError, driver_body
+from gateway.simulator.wecom_contact_drive import ROOT, callback_seq, corp_for, need
+from gateway.simulator.wecom_contact_events import push_contact_change
+from gateway.simulator.wecom_contact_group_driver import GROUP_HANDLERS
+from gateway.simulator.world import Person, World
+
+
+@post(f"{ROOT}/members", status_code=201)
+async def add_member(
+    request: Request, world: World, dispatcher: CallbackDispatcher, corpid: str
+) -> dict[str, Any]:
+    """A corp member: {userid, name?, department?: [ids], follow?: true (customer-contact feature)}."""
+    book = corp_for(world, dispatcher, corpid).contacts
+    body = await driver_body(request)
+    userid = body.get("userid")
+    if not isinstance(userid, str) or not userid:
+        raise DriverError(detail="userid is required")
+    member = Member(
+        userid=userid,
+        name=str(body.get("name") or userid),
+        follow=bool(body.get("follow", True)),
+        department=list(body.get("department") or [1]),
+    )
+    book.members[userid] = member
+    return msgspec.to_builtins(member)
+
+
+@post(f"{ROOT}/members/{{userid:str}}/resign", status_code=200)
+async def resign_member(
+    world: World, dispatcher: CallbackDispatcher, corpid: str, userid: str
+) -> dict[str, Any]:
+    """The member leaves: their customers become unassigned, their groups wait for inheritance (status 1)."""
+    book = corp_for(world, dispatcher, corpid).contacts
+    member = book.members.get(userid)
+    if member is None:
+        raise DriverError(status_code=404, detail=f"no member {userid}")
+    member.resigned_at = world.now()
+    for chat in book.group_chats.values():
+        if chat.owner == userid and chat.status == 0:
+            chat.status = 1
+    return msgspec.to_builtins(member)
+
+
+def _customer(world: World, book: ContactBook, body: dict[str, Any]) -> ExternalContact:
+    """Find or make the external contact: type 1 from a person (`unionid`, or `nickname` makes one),
+    type 2 (a WeCom user) from `name` + `corp_name`."""
+    if int(body.get("type", 1)) == 2:
+        contact = ExternalContact(
+            external_userid=world.new_id("wm", 30),
+            name=str(body.get("name") or "wecom-user"),
+            type=2,
+            corp_name=str(body.get("corp_name") or ""),
+            corp_full_name=str(body.get("corp_full_name") or body.get("corp_name") or ""),
+            position=str(body.get("position") or ""),
+        )
+        book.contacts[contact.external_userid] = contact
+        return contact
+    unionid = body.get("unionid")
+    if unionid:
+        person = world.state.persons.get(unionid)
+        if person is None:
+            raise DriverError(status_code=404, detail=f"no person with unionid {unionid}")
+    else:
+        nickname = body.get("nickname")
+        if not nickname:
+            raise DriverError(detail="give unionid (an existing person), nickname (a new one) or type 2")
+        person = Person(unionid=world.new_id("o6_bm", 23), nickname=str(nickname))
+        world.state.persons[person.unionid] = person
+    contact = book.contact_by_unionid(person.unionid)
+    if contact is None:
+        contact = ExternalContact(
+            external_userid=world.new_id("wm", 30),
+            name=person.nickname,
+            type=1,
+            unionid=person.unionid,
+            avatar=person.avatar,
+            gender=person.gender,
+        )
+        book.contacts[contact.external_userid] = contact
+    return contact
+
+
+def _way_member(
+    world: World, book: ContactBook, body: dict[str, Any], contact: ExternalContact
+) -> tuple[str, Any]:
+    """The member a contact way leads to (and the way), checking temp-chat rules."""
+    way = book.contact_ways.get(body["config_id"])
+    if way is None:
+        raise DriverError(status_code=404, detail=f"no contact way {body['config_id']}")
+    if way.is_temp:
+        if world.now() >= way.created_at + way.expires_in:
+            raise DriverError(status_code=409, detail="temp-chat QR code expired")
+        if way.used:
+            raise DriverError(status_code=409, detail="temp-chat QR code already used (single-use)")
+        if way.unionid and way.unionid != contact.unionid:
+            raise DriverError(status_code=409, detail="temp-chat way is reserved for another unionid")
+    candidates = list(way.user) + [
+        m.userid
+        for m in book.members.values()
+        if set(m.department) & set(way.party) and m.userid not in way.user
+    ]
+    userid = body.get("userid") or (candidates[0] if candidates else None)
+    if userid not in candidates:
+        raise DriverError(status_code=409, detail=f"{userid} is not reachable through this contact way")
+    return userid, way
+
+
+@post(f"{ROOT}/customers/add", status_code=201)
+async def customer_adds_member(
+    request: Request, world: World, dispatcher: CallbackDispatcher, corpid: str
+) -> dict[str, Any]:
+    """A customer adds a member, directly {userid} or through a contact way {config_id, userid?}.
+
+    Customer: {unionid} | {nickname} | {type: 2, name, corp_name}. Pushes add_external_contact with
+    State and a WelcomeCode (valid 20 s; {welcome_code: false} when the admin configured a welcome).
+    """
+    corp = corp_for(world, dispatcher, corpid)
+    book = corp.contacts
+    body = await driver_body(request)
+    contact = _customer(world, book, body)
+    way = None
+    if body.get("config_id"):
+        userid, way = _way_member(world, book, body, contact)
+    else:
+        userid = body.get("userid")
+    member = book.members.get(userid)  # type: ignore[arg-type]
+    if member is None or not member.follow or member.resigned_at is not None:
+        raise DriverError(status_code=409, detail=f"{userid} is not an active member with customer contact")
+    if book.follow(member.userid, contact.external_userid) is not None:
+        raise DriverError(status_code=409, detail="this customer already has this member")
+    now = world.now()
+    follow = Follow(
+        userid=member.userid,
+        external_userid=contact.external_userid,
+        createtime=int(now),
+        oper_userid=contact.external_userid,
+        add_way=int(body.get("add_way", 1 if way else 0)),
+        state=way.state if way else str(body.get("state") or ""),
+    )
+    if way is not None:
+        follow.config_id = way.config_id
+        if way.is_temp:
+            way.used = True
+            follow.temp_until = now + way.chat_expires_in
+    book.follows.append(follow)
+    book.activity.append(
+        Activity(time=now, kind="add", userid=member.userid, external_userid=contact.external_userid)
+    )
+    code = None
+    if body.get("welcome_code", True):
+        code = world.new_id("", 43, string.ascii_letters + string.digits + "-_")
+        book.welcome_codes[code] = WelcomeCode(
+            code=code, userid=member.userid, external_userid=contact.external_userid, issued_at=now
+        )
+    record = push_contact_change(
+        world,
+        dispatcher,
+        corp,
+        "add_external_contact",
+        member.userid,
+        contact.external_userid,
+        State=follow.state,
+        WelcomeCode=code,
+    )
+    return {
+        "external_userid": contact.external_userid,
+        "userid": member.userid,
+        "welcome_code": code,
+        "state": follow.state,
+        "callback_seq": callback_seq(record),
+    }
+
+
+@post(f"{ROOT}/customers/edit", status_code=200)
+async def member_edits_customer(
+    request: Request, world: World, dispatcher: CallbackDispatcher, corpid: str
+) -> dict[str, Any]:
+    """The member edits remark/description in the client {userid, external_userid, remark?, description?}."""
+    corp = corp_for(world, dispatcher, corpid)
+    body = await driver_body(request)
+    member, contact, follow = need(corp.contacts, body)
+    follow.remark = str(body.get("remark", follow.remark))
+    follow.description = str(body.get("description", follow.description))
+    record = push_contact_change(
+        world, dispatcher, corp, "edit_external_contact", member.userid, contact.external_userid
+    )
+    return {"callback_seq": callback_seq(record)}
+
+
+@post(f"{ROOT}/customers/member-delete", status_code=200)
+async def member_deletes_customer(
+    request: Request, world: World, dispatcher: CallbackDispatcher, corpid: str
+) -> dict[str, Any]:
+    """The member deletes the customer → del_external_contact."""
+    corp = corp_for(world, dispatcher, corpid)
+    member, contact, follow = need(corp.contacts, await driver_body(request))
+    corp.contacts.follows.remove(follow)
+    record = push_contact_change(
+        world, dispatcher, corp, "del_external_contact", member.userid, contact.external_userid
+    )
+    return {"callback_seq": callback_seq(record)}
+
+
+@post(f"{ROOT}/customers/customer-delete", status_code=200)
+async def customer_deletes_member(
+    request: Request, world: World, dispatcher: CallbackDispatcher, corpid: str
+) -> dict[str, Any]:
+    """The customer deletes the member → del_follow_user (and a negative-feedback count)."""
+    corp = corp_for(world, dispatcher, corpid)
+    member, contact, follow = need(corp.contacts, await driver_body(request))
+    corp.contacts.follows.remove(follow)
+    corp.contacts.activity.append(
+        Activity(
+            time=world.now(),
+            kind="deleted_by_customer",
+            userid=member.userid,
+            external_userid=contact.external_userid,
+        )
+    )
+    record = push_contact_change(
+        world, dispatcher, corp, "del_follow_user", member.userid, contact.external_userid
+    )
+    return {"callback_seq": callback_seq(record)}
+
+
+@post(f"{ROOT}/customers/chat", status_code=200)
+async def chat(request: Request, world: World, dispatcher: CallbackDispatcher, corpid: str) -> dict[str, Any]:
+    """Record private-chat messages {userid, external_userid, sender: customer|member, count?: 1}.
+
+    They feed get_user_behavior_data and end the welcome-message chance (41051)."""
+    corp = corp_for(world, dispatcher, corpid)
+    body = await driver_body(request)
+    member, contact, _ = need(corp.contacts, body)
+    sender = body.get("sender", "customer")
+    if sender not in ("customer", "member"):
+        raise DriverError(detail="sender must be customer or member")
+    for _ in range(int(body.get("count", 1))):
+        corp.contacts.activity.append(
+            Activity(
+                time=world.now(),
+                kind=f"{sender}_msg",
+                userid=member.userid,
+                external_userid=contact.external_userid,
+            )
+        )
+    return {"recorded": int(body.get("count", 1))}
+
+
+@post(f"{ROOT}/transfers/refuse", status_code=200)
+async def customer_refuses_transfer(
+    request: Request, world: World, dispatcher: CallbackDispatcher, corpid: str
+) -> dict[str, Any]:
+    """The customer refuses a waiting on-job transfer {external_userid} → status 3 + transfer_fail."""
+    corp = corp_for(world, dispatcher, corpid)
+    body = await driver_body(request)
+    pending = [
+        t
+        for t in corp.contacts.transfers
+        if t.kind == "onjob" and t.status == 2 and t.external_userid == body.get("external_userid")
+    ]
+    if not pending:
+        raise DriverError(status_code=409, detail="no waiting on-job transfer for this customer")
+    pending[0].status = 3
+    record = push_contact_change(
+        world,
+        dispatcher,
+        corp,
+        "transfer_fail",
+        pending[0].takeover_userid,
+        pending[0].external_userid,
+        FailReason="customer_refused",
+    )
+    return {"status": 3, "callback_seq": callback_seq(record)}
+
+
+@post(f"{ROOT}/settle", status_code=200)
+async def settle_now(world: World, dispatcher: CallbackDispatcher, corpid: str) -> dict[str, Any]:
+    """Apply due transfers and temp-chat expiries now (contact calls do this on their own)."""
+    corp_for(world, dispatcher, corpid)
+    return {"settled": True}
+
+
+@get(ROOT, sync_to_thread=False)
+def contact_book(world: World, dispatcher: CallbackDispatcher, corpid: str) -> dict[str, Any]:
+    return msgspec.to_builtins(corp_for(world, dispatcher, corpid).contacts)
+
+
+HANDLERS = [
+    add_member,
+    resign_member,
+    customer_adds_member,
+    member_edits_customer,
+    member_deletes_customer,
+    customer_deletes_member,
+    chat,
+    customer_refuses_transfer,
+    settle_now,
+    contact_book,
+    *GROUP_HANDLERS,
+]

@@ -48,9 +48,11 @@ def get_contact(request: Request, world: World, dispatcher: CallbackDispatcher) 
     if not follows:
         raise SimError(NO_RELATIONSHIP, "not external contact: nobody in the corp follows this customer")
     chunk, next_cursor = page(follows, request.query_params.get("cursor"), book.follow_page_size)
-    return ok(external_contact=render_contact(contact),
-              follow_user=[render_follow(book, f, tag_details=True) for f in chunk],
-              next_cursor=next_cursor)
+    return ok(
+        external_contact=render_contact(contact),
+        follow_user=[render_follow(book, f, tag_details=True) for f in chunk],
+        next_cursor=next_cursor,
+    )
 
 
 @post(f"{BASE}/batch/get_by_user", status_code=200)
@@ -68,8 +70,10 @@ async def batch_get_by_user(request: Request, world: World, dispatcher: Callback
     chunk, next_cursor = page(rows, body.get("cursor"), limit)
     return ok(
         external_contact_list=[
-            {"external_contact": render_contact(book.contacts[f.external_userid]),
-             "follow_info": render_follow(book, f, tag_details=False)}
+            {
+                "external_contact": render_contact(book.contacts[f.external_userid]),
+                "follow_info": render_follow(book, f, tag_details=False),
+            }
             for f in chunk
         ],
         next_cursor=next_cursor,
@@ -90,8 +94,10 @@ async def remark(request: Request, world: World, dispatcher: CallbackDispatcher)
     mobiles = body.get("remark_mobiles")
     pic = text_len(body, "remark_pic_mediaid", 256)
     if all(v is None for v in (note, description, company, mobiles, pic)):
-        raise SimError(INVALID_PARAM, "remark, description, remark_company, remark_mobiles and remark_pic_mediaid "
-                                      "cannot all be empty")
+        raise SimError(
+            INVALID_PARAM,
+            "remark, description, remark_company, remark_mobiles and remark_pic_mediaid cannot all be empty",
+        )
     if mobiles is not None:
         if not isinstance(mobiles, list) or len(mobiles) > 5 or not all(isinstance(m, str) for m in mobiles):
             raise SimError(INVALID_PARAM, "invalid remark_mobiles: at most 5 strings")

@@ -49,10 +49,12 @@ def day_start(t: float) -> int:
     return (int(t) + CN_OFFSET) // DAY * DAY - CN_OFFSET
 
 
-def open_book(request: Request, world: World, dispatcher: CallbackDispatcher) -> tuple[WeComCorp, ContactBook]:
+def open_book(
+    request: Request, world: World, dispatcher: CallbackDispatcher
+) -> tuple[WeComCorp, ContactBook]:
     """The calling corp (from the token's owner) with its contact book settled to `world.now()`."""
     grant = authorize(request, world, "wecom")
-    _, corpid, secret = (grant.owner.split(":", 2) + ["", ""])[:3]
+    _, corpid, secret = [*grant.owner.split(":", 2), "", ""][:3]
     corp = world.state.corps.get(corpid)
     if corp is None:
         raise SimError(INVALID_CORPID, "invalid corpid")
@@ -85,14 +87,29 @@ def _complete(world: World, dispatcher: CallbackDispatcher, corp: WeComCorp, tra
         return
     book.follows.remove(old)
     if book.follow(transfer.takeover_userid, transfer.external_userid) is None:
-        book.follows.append(msgspec.structs.replace(
-            old, userid=transfer.takeover_userid, createtime=transfer.takeover_time, add_way=ADD_WAY_ASSIGNED,
-            oper_userid=transfer.takeover_userid, state="", config_id="", temp_until=None,
-        ))
+        book.follows.append(
+            msgspec.structs.replace(
+                old,
+                userid=transfer.takeover_userid,
+                createtime=transfer.takeover_time,
+                add_way=ADD_WAY_ASSIGNED,
+                oper_userid=transfer.takeover_userid,
+                state="",
+                config_id="",
+                temp_until=None,
+            )
+        )
     transfer.status = 1
     if transfer.kind == "onjob":
-        push_contact_change(world, dispatcher, corp, "del_external_contact", transfer.handover_userid,
-                            transfer.external_userid, Source="DELETE_BY_TRANSFER")
+        push_contact_change(
+            world,
+            dispatcher,
+            corp,
+            "del_external_contact",
+            transfer.handover_userid,
+            transfer.external_userid,
+            Source="DELETE_BY_TRANSFER",
+        )
 
 
 # ---------------------------------------------------------------------- lookups
@@ -126,11 +143,15 @@ def relation(book: ContactBook, userid: str, external_userid: str) -> Follow:
     """84061 when the member and the customer are not (or no longer) connected."""
     follow = book.follow(userid, external_userid)
     if follow is None:
-        raise SimError(NO_RELATIONSHIP, "not external contact: no relationship between userid and external_userid")
+        raise SimError(
+            NO_RELATIONSHIP, "not external contact: no relationship between userid and external_userid"
+        )
     return follow
 
 
-def str_list(body: dict[str, Any], name: str, *, max_items: int | None = None, required: bool = False) -> list[str]:
+def str_list(
+    body: dict[str, Any], name: str, *, max_items: int | None = None, required: bool = False
+) -> list[str]:
     """A list of strings (40058 when it is not one or is too long)."""
     value = body.get(name)
     if value is None or value == []:
@@ -196,7 +217,9 @@ def render_contact(contact: ExternalContact) -> dict[str, Any]:
     if contact.type == 1 and contact.unionid:
         out["unionid"] = contact.unionid
     if contact.type == 2:
-        out.update(position=contact.position, corp_name=contact.corp_name, corp_full_name=contact.corp_full_name)
+        out.update(
+            position=contact.position, corp_name=contact.corp_name, corp_full_name=contact.corp_full_name
+        )
     if contact.external_profile is not None:
         out["external_profile"] = contact.external_profile
     return out
@@ -215,7 +238,14 @@ def render_follow(book: ContactBook, follow: Follow, *, tag_details: bool) -> di
         for tag_id in follow.tag_ids:
             found = book.tag(tag_id)
             if found is not None:
-                tags.append({"group_name": found[0].group_name, "tag_name": found[1].name, "tag_id": tag_id, "type": 1})
+                tags.append(
+                    {
+                        "group_name": found[0].group_name,
+                        "tag_name": found[1].name,
+                        "tag_id": tag_id,
+                        "type": 1,
+                    }
+                )
         out["tags"] = tags
     else:
         out["tag_id"] = [t for t in follow.tag_ids if book.tag(t) is not None]

@@ -37,8 +37,9 @@ def push_event(
         to_user=corp.corpid,
         random16=bytes(world.rng.getrandbits(8) for _ in range(16)),
     )
-    return dispatcher.push(platform="wecom", url=corp.callback_url, query=envelope.query, body=envelope.xml,
-                           plaintext=plaintext)
+    return dispatcher.push(
+        platform="wecom", url=corp.callback_url, query=envelope.query, body=envelope.xml, plaintext=plaintext
+    )
 
 
 def push_contact_change(

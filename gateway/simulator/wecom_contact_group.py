@@ -25,8 +25,16 @@ from gateway.simulator.wecom_contact_common import (
 from gateway.simulator.world import SimError, World
 
 BASE = "/cgi-bin/externalcontact"
-STAT_FIELDS = ("new_chat_cnt", "chat_total", "chat_has_msg", "new_member_cnt", "member_total",
-               "member_has_msg", "msg_total", "migrate_trainee_chat_cnt")  # order_by 1..8 picks one
+STAT_FIELDS = (
+    "new_chat_cnt",
+    "chat_total",
+    "chat_has_msg",
+    "new_member_cnt",
+    "member_total",
+    "member_has_msg",
+    "msg_total",
+    "migrate_trainee_chat_cnt",
+)  # order_by 1..8 picks one
 
 
 def _owner_filter(body: dict[str, Any], *, required: bool = False) -> list[str]:
@@ -50,12 +58,17 @@ async def groupchat_list(request: Request, world: World, dispatcher: CallbackDis
     if not owners and len(book.members) > 1000:
         raise SimError(VISIBLE_RANGE_TOO_LARGE, "visible range exceeds 1000 members: set owner_filter")
     chats = sorted(
-        (c for c in book.group_chats.values()
-         if not c.dismissed and (status == 0 or c.status == status) and (not owners or c.owner in owners)),
+        (
+            c
+            for c in book.group_chats.values()
+            if not c.dismissed and (status == 0 or c.status == status) and (not owners or c.owner in owners)
+        ),
         key=lambda c: (c.create_time, c.chat_id),
     )
     chunk, next_cursor = page(chats, body.get("cursor"), limit)
-    return ok(group_chat_list=[{"chat_id": c.chat_id, "status": c.status} for c in chunk], next_cursor=next_cursor)
+    return ok(
+        group_chat_list=[{"chat_id": c.chat_id, "status": c.status} for c in chunk], next_cursor=next_cursor
+    )
 
 
 def _member_name(book: ContactBook, userid: str, kind: int) -> str:
@@ -77,8 +90,13 @@ async def groupchat_get(request: Request, world: World, dispatcher: CallbackDisp
     need_name = field_int(body, "need_name", INVALID_PARAM, default=0) == 1
     members = []
     for m in chat.members:
-        row: dict[str, Any] = {"userid": m.userid, "type": m.type, "join_time": m.join_time,
-                               "join_scene": m.join_scene, "group_nickname": m.group_nickname}
+        row: dict[str, Any] = {
+            "userid": m.userid,
+            "type": m.type,
+            "join_time": m.join_time,
+            "join_scene": m.join_scene,
+            "group_nickname": m.group_nickname,
+        }
         if m.invitor:
             row["invitor"] = {"userid": m.invitor}
         if m.unionid:
@@ -86,11 +104,18 @@ async def groupchat_get(request: Request, world: World, dispatcher: CallbackDisp
         if need_name:
             row["name"] = _member_name(book, m.userid, m.type)
         members.append(row)
-    return ok(group_chat={
-        "chat_id": chat.chat_id, "name": chat.name, "owner": chat.owner, "create_time": chat.create_time,
-        "notice": chat.notice, "member_list": members, "admin_list": [{"userid": u} for u in chat.admins],
-        "member_version": str(len(chat.members)),
-    })
+    return ok(
+        group_chat={
+            "chat_id": chat.chat_id,
+            "name": chat.name,
+            "owner": chat.owner,
+            "create_time": chat.create_time,
+            "notice": chat.notice,
+            "member_list": members,
+            "admin_list": [{"userid": u} for u in chat.admins],
+            "member_version": str(len(chat.members)),
+        }
+    )
 
 
 def _chat_stats(chat: GroupChat, start: int, end: int) -> dict[str, int]:
@@ -108,7 +133,9 @@ def _chat_stats(chat: GroupChat, start: int, end: int) -> dict[str, int]:
 
 
 @post(f"{BASE}/groupchat/statistic", status_code=200)
-async def groupchat_statistic(request: Request, world: World, dispatcher: CallbackDispatcher) -> dict[str, Any]:
+async def groupchat_statistic(
+    request: Request, world: World, dispatcher: CallbackDispatcher
+) -> dict[str, Any]:
     """Per-owner group figures for days [day_begin_time, day_end_time] (≤30 days); `owner_filter` is
     required, `order_by` 1–8 (default 1), `order_asc`, `offset`, `limit` ≤1000 (default 500)."""
     _, book = open_book(request, world, dispatcher)
@@ -134,11 +161,15 @@ async def groupchat_statistic(request: Request, world: World, dispatcher: Callba
         items.append({"owner": owner, "data": totals})
     key = STAT_FIELDS[order_by - 1]
     items.sort(key=lambda i: (i["data"][key], i["owner"]), reverse=not body.get("order_asc"))
-    return ok(total=len(items), next_offset=min(offset + limit, len(items)), items=items[offset : offset + limit])
+    return ok(
+        total=len(items), next_offset=min(offset + limit, len(items)), items=items[offset : offset + limit]
+    )
 
 
 @post(f"{BASE}/get_user_behavior_data", status_code=200)
-async def get_user_behavior_data(request: Request, world: World, dispatcher: CallbackDispatcher) -> dict[str, Any]:
+async def get_user_behavior_data(
+    request: Request, world: World, dispatcher: CallbackDispatcher
+) -> dict[str, Any]:
     """Daily figures of members `userid[]` and/or departments `partyid[]` over ≤30 days within the last
     180; one row per day, summed across the selected members."""
     _, book = open_book(request, world, dispatcher)

@@ -1,4 +1,4 @@
-"""Simulated customer messaging: add_msg_template (群发 task) and send_welcome_msg (20-second welcome code)."""
+"""Simulated customer messaging: add_msg_template (群发 task) and send_welcome_msg (20 s welcome code)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ MAX_TEXT_BYTES = 4000
 
 
 def message_content(body: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """`text{content}` and `attachments[]` (≤9 of image/link/miniprogram/video/file); 41048 when both empty."""
+    """`text{content}` and `attachments[]` (≤9: image/link/miniprogram/video/file); 41048 if both empty."""
     text = body.get("text")
     if text is not None:
         content = text.get("content") if isinstance(text, dict) else None
@@ -86,8 +86,14 @@ async def add_msg_template(request: Request, world: World, dispatcher: CallbackD
     elif chat_type == "group":
         raise SimError(INVALID_PARAM, "sender is required for chat_type group")
     text, attachments = message_content(body)
-    template = MsgTemplate(msgid=world.new_id("msg", 27), chat_type=chat_type, create_time=int(world.now()),
-                           sender=sender, text=text, attachments=attachments)
+    template = MsgTemplate(
+        msgid=world.new_id("msg", 27),
+        chat_type=chat_type,
+        create_time=int(world.now()),
+        sender=sender,
+        text=text,
+        attachments=attachments,
+    )
     fail_list: list[str] = []
     if chat_type == "single":
         template.external_userids, fail_list = _single_targets(book, body, sender)
@@ -113,15 +119,26 @@ async def send_welcome_msg(request: Request, world: World, dispatcher: CallbackD
     now = world.now()
     if welcome is None or welcome.used or now - welcome.issued_at > WELCOME_WINDOW:
         raise SimError(WELCOME_IMPOSSIBLE, "welcome code invalid, expired (20 s) or already used")
-    chatted = any(a.kind in ("customer_msg", "member_msg") and a.userid == welcome.userid
-                  and a.external_userid == welcome.external_userid and a.time >= welcome.issued_at
-                  for a in book.activity)
+    chatted = any(
+        a.kind in ("customer_msg", "member_msg")
+        and a.userid == welcome.userid
+        and a.external_userid == welcome.external_userid
+        and a.time >= welcome.issued_at
+        for a in book.activity
+    )
     if chatted or book.follow(welcome.userid, welcome.external_userid) is None:
         raise SimError(WELCOME_IMPOSSIBLE, "the customer and the member have already started chatting")
     welcome.used = True
-    world.record_delivery(platform="wecom", app_id=corp.corpid, account=welcome.userid,
-                          touser=welcome.external_userid, msgid=world.new_id("welcome", 20), msgtype="welcome",
-                          payload={"text": text, "attachments": attachments}, sender=f"servicer:{welcome.userid}")
+    world.record_delivery(
+        platform="wecom",
+        app_id=corp.corpid,
+        account=welcome.userid,
+        touser=welcome.external_userid,
+        msgid=world.new_id("welcome", 20),
+        msgtype="welcome",
+        payload={"text": text, "attachments": attachments},
+        sender=f"servicer:{welcome.userid}",
+    )
     return ok()
 
 

@@ -28,10 +28,15 @@ MAX_NAME = 30
 
 def _render(group: TagGroup, tags: list[Tag]) -> dict[str, Any]:
     return {
-        "group_id": group.group_id, "group_name": group.group_name, "create_time": group.create_time,
-        "order": group.order, "deleted": False,
-        "tag": [{"id": t.id, "name": t.name, "create_time": t.create_time, "order": t.order, "deleted": False}
-                for t in sorted(tags, key=lambda t: -t.order)],
+        "group_id": group.group_id,
+        "group_name": group.group_name,
+        "create_time": group.create_time,
+        "order": group.order,
+        "deleted": False,
+        "tag": [
+            {"id": t.id, "name": t.name, "create_time": t.create_time, "order": t.order, "deleted": False}
+            for t in sorted(tags, key=lambda t: -t.order)
+        ],
     }
 
 
@@ -88,8 +93,12 @@ async def add_corp_tag(request: Request, world: World, dispatcher: CallbackDispa
         group_name = _name(body.get("group_name"), "group_name")
         group = next((g for g in book.live_groups() if g.group_name == group_name), None)
         if group is None:
-            group = TagGroup(group_id=world.new_id("et", 22), group_name=group_name, create_time=now,
-                             order=field_int(body, "order", INVALID_PARAM, default=0))
+            group = TagGroup(
+                group_id=world.new_id("et", 22),
+                group_name=group_name,
+                create_time=now,
+                order=field_int(body, "order", INVALID_PARAM, default=0),
+            )
     existing = {t.name for t in group.tags if not t.deleted}
     clash = [n for n in names if n in existing]
     if clash:
@@ -97,9 +106,15 @@ async def add_corp_tag(request: Request, world: World, dispatcher: CallbackDispa
     live_count = sum(1 for g in book.live_groups() for t in g.tags if not t.deleted)
     if live_count + len(names) > book.tag_limit:
         raise SimError(QUOTA_EXCEEDED, f"corp tag limit reached ({book.tag_limit})")
-    created = [Tag(id=world.new_id("et", 22), name=name, create_time=now,
-                   order=field_int(spec, "order", INVALID_PARAM, default=0)) for spec, name in zip(specs, names,
-                                                                                                     strict=True)]
+    created = [
+        Tag(
+            id=world.new_id("et", 22),
+            name=name,
+            create_time=now,
+            order=field_int(spec, "order", INVALID_PARAM, default=0),
+        )
+        for spec, name in zip(specs, names, strict=True)
+    ]
     group.tags.extend(created)
     if group not in book.tag_groups:
         book.tag_groups.append(group)

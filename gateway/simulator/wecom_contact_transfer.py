@@ -39,21 +39,31 @@ TRANSFER_MAX = 2  # on-job transfers per customer inside the 90-day window (API.
 
 def _unassigned(book: ContactBook) -> list[dict[str, Any]]:
     """Customers of resigned members that no resigned transfer has claimed yet."""
-    claimed = {(t.handover_userid, t.external_userid) for t in book.transfers
-               if t.kind == "resigned" and t.status in (1, 2)}
+    claimed = {
+        (t.handover_userid, t.external_userid)
+        for t in book.transfers
+        if t.kind == "resigned" and t.status in (1, 2)
+    }
     rows = []
     for follow in book.follows:
         member = book.members.get(follow.userid)
         if member is None or member.resigned_at is None or (follow.userid, follow.external_userid) in claimed:
             continue
-        rows.append({"handover_userid": follow.userid, "external_userid": follow.external_userid,
-                     "dimission_time": int(member.resigned_at)})
+        rows.append(
+            {
+                "handover_userid": follow.userid,
+                "external_userid": follow.external_userid,
+                "dimission_time": int(member.resigned_at),
+            }
+        )
     rows.sort(key=lambda r: (r["dimission_time"], r["handover_userid"], r["external_userid"]))
     return rows
 
 
 @post(f"{BASE}/get_unassigned_list", status_code=200)
-async def get_unassigned_list(request: Request, world: World, dispatcher: CallbackDispatcher) -> dict[str, Any]:
+async def get_unassigned_list(
+    request: Request, world: World, dispatcher: CallbackDispatcher
+) -> dict[str, Any]:
     """`page_id` (from 0) or `cursor`, `page_size` ≤1000 (default 1000) → info[], is_last, next_cursor."""
     _, book = open_book(request, world, dispatcher)
     body = await json_body(request)
@@ -88,12 +98,18 @@ def _transfer(book: ContactBook, body: dict[str, Any], now: float, *, kind: str)
     message = text_len(body, "transfer_success_msg", 200) or ""
     results = []
     for ext in ids:
-        results.append({"external_userid": ext, "errcode": _one(book, handover.userid, takeover.userid, ext, now,
-                                                                    kind, message)})
+        results.append(
+            {
+                "external_userid": ext,
+                "errcode": _one(book, handover.userid, takeover.userid, ext, now, kind, message),
+            }
+        )
     return results
 
 
-def _one(book: ContactBook, handover: str, takeover: str, ext: str, now: float, kind: str, message: str) -> int:
+def _one(
+    book: ContactBook, handover: str, takeover: str, ext: str, now: float, kind: str, message: str
+) -> int:
     """The per-customer errcode of a transfer request (0 = accepted, now waiting 24 h)."""
     if ext not in book.contacts:
         return 40096
@@ -102,12 +118,22 @@ def _one(book: ContactBook, handover: str, takeover: str, ext: str, now: float, 
     mine = [t for t in book.transfers if t.external_userid == ext]
     if any(t.status == 2 for t in mine):
         return IN_TRANSFER
-    recent = [t for t in mine if t.kind == "onjob" and t.status in (1, 2) and now - t.created_at < TRANSFER_WINDOW]
+    recent = [
+        t for t in mine if t.kind == "onjob" and t.status in (1, 2) and now - t.created_at < TRANSFER_WINDOW
+    ]
     if kind == "onjob" and len(recent) >= TRANSFER_MAX:
         return TRANSFER_TOO_OFTEN
-    book.transfers.append(Transfer(kind=kind, handover_userid=handover, takeover_userid=takeover,
-                                   external_userid=ext, created_at=now, takeover_time=int(now + TRANSFER_WAIT),
-                                   message=message))
+    book.transfers.append(
+        Transfer(
+            kind=kind,
+            handover_userid=handover,
+            takeover_userid=takeover,
+            external_userid=ext,
+            created_at=now,
+            takeover_time=int(now + TRANSFER_WAIT),
+            message=message,
+        )
+    )
     return 0
 
 
@@ -118,8 +144,10 @@ def _result(book: ContactBook, body: dict[str, Any], *, kind: str) -> dict[str, 
     for t in book.transfers:
         if t.kind == kind and t.handover_userid == handover and t.takeover_userid == takeover:
             latest[t.external_userid] = t
-    rows = [{"external_userid": t.external_userid, "status": t.status, "takeover_time": t.takeover_time}
-            for t in latest.values()]
+    rows = [
+        {"external_userid": t.external_userid, "status": t.status, "takeover_time": t.takeover_time}
+        for t in latest.values()
+    ]
     chunk, next_cursor = page(rows, body.get("cursor"), 1000)
     return ok(customer=chunk, next_cursor=next_cursor)
 
@@ -149,7 +177,9 @@ async def resigned_transfer_customer(
 
 
 @post(f"{BASE}/resigned/transfer_result", status_code=200)
-async def resigned_transfer_result(request: Request, world: World, dispatcher: CallbackDispatcher) -> dict[str, Any]:
+async def resigned_transfer_result(
+    request: Request, world: World, dispatcher: CallbackDispatcher
+) -> dict[str, Any]:
     _, book = open_book(request, world, dispatcher)
     return _result(book, await json_body(request), kind="resigned")
 

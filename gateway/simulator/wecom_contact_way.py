@@ -73,7 +73,10 @@ def _apply(book: ContactBook, way: ContactWay, body: dict[str, Any], *, creating
     if way.is_temp:
         if way.type != 1:
             raise SimError(INVALID_PARAM, "temp chat mode supports single-user ways only")
-        for name, default in (("expires_in", TEMP_EXPIRES_DEFAULT), ("chat_expires_in", CHAT_EXPIRES_DEFAULT)):
+        for name, default in (
+            ("expires_in", TEMP_EXPIRES_DEFAULT),
+            ("chat_expires_in", CHAT_EXPIRES_DEFAULT),
+        ):
             current = getattr(way, name) or default
             value = field_int(body, name, INVALID_PARAM, default=current)
             if not 0 < value <= TEMP_MAX:
@@ -100,15 +103,27 @@ def _way(book: ContactBook, body: dict[str, Any]) -> ContactWay:
 
 def _render(way: ContactWay) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "config_id": way.config_id, "type": way.type, "scene": way.scene, "style": way.style,
-        "remark": way.remark, "skip_verify": way.skip_verify, "state": way.state, "user": way.user,
-        "party": way.party, "is_temp": way.is_temp, "is_exclusive": way.is_exclusive,
+        "config_id": way.config_id,
+        "type": way.type,
+        "scene": way.scene,
+        "style": way.style,
+        "remark": way.remark,
+        "skip_verify": way.skip_verify,
+        "state": way.state,
+        "user": way.user,
+        "party": way.party,
+        "is_temp": way.is_temp,
+        "is_exclusive": way.is_exclusive,
     }
     if way.qr_code:
         out["qr_code"] = way.qr_code
     if way.is_temp:
-        out.update(expires_in=way.expires_in, chat_expires_in=way.chat_expires_in, unionid=way.unionid,
-                   conclusions=way.conclusions or {})
+        out.update(
+            expires_in=way.expires_in,
+            chat_expires_in=way.chat_expires_in,
+            unionid=way.unionid,
+            conclusions=way.conclusions or {},
+        )
     return out
 
 
@@ -129,7 +144,9 @@ async def add_contact_way(request: Request, world: World, dispatcher: CallbackDi
         raise SimError(QUOTA_EXCEEDED, f"contact way limit reached ({book.contact_way_limit} per corp)")
     if way.is_temp:
         today = day_start(now)
-        made_today = sum(1 for w in book.contact_ways.values() if w.is_temp and day_start(w.created_at) == today)
+        made_today = sum(
+            1 for w in book.contact_ways.values() if w.is_temp and day_start(w.created_at) == today
+        )
         if made_today >= book.temp_chat_daily_limit:
             raise SimError(QUOTA_EXCEEDED, f"temp chat limit reached ({book.temp_chat_daily_limit} per day)")
     if scene == 2:
@@ -145,7 +162,9 @@ async def get_contact_way(request: Request, world: World, dispatcher: CallbackDi
 
 
 @post(f"{BASE}/update_contact_way", status_code=200)
-async def update_contact_way(request: Request, world: World, dispatcher: CallbackDispatcher) -> dict[str, Any]:
+async def update_contact_way(
+    request: Request, world: World, dispatcher: CallbackDispatcher
+) -> dict[str, Any]:
     """Change a way's settable fields; `type`, `scene` and `is_temp` are fixed at creation."""
     _, book = open_book(request, world, dispatcher)
     body = await json_body(request)
@@ -174,7 +193,9 @@ async def list_contact_way(request: Request, world: World, dispatcher: CallbackD
     limit = field_int(body, "limit", INVALID_PARAM, default=100)
     if start > end or end - start > LIST_RANGE_MAX or not 1 <= limit <= 1000:
         raise SimError(INVALID_PARAM, "invalid time range (≤90 days) or limit (1-1000)")
-    ways = sorted((w for w in book.contact_ways.values() if start <= w.created_at <= end), key=lambda w: w.created_at)
+    ways = sorted(
+        (w for w in book.contact_ways.values() if start <= w.created_at <= end), key=lambda w: w.created_at
+    )
     chunk, next_cursor = page(ways, body.get("cursor"), limit)
     return ok(contact_way=[{"config_id": w.config_id} for w in chunk], next_cursor=next_cursor)
 
@@ -193,4 +214,11 @@ async def close_temp_chat(request: Request, world: World, dispatcher: CallbackDi
     return ok()
 
 
-HANDLERS = [add_contact_way, get_contact_way, update_contact_way, del_contact_way, list_contact_way, close_temp_chat]
+HANDLERS = [
+    add_contact_way,
+    get_contact_way,
+    update_contact_way,
+    del_contact_way,
+    list_contact_way,
+    close_temp_chat,
+]

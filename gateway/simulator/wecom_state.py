@@ -96,6 +96,7 @@ class Session(msgspec.Struct, kw_only=True):
     sends_since_customer_msg: int = 0
     coded_states: list[int] = msgspec.field(default_factory=list)  # 2/3: msg_code already handed out
     last_welcome_at: float | None = None
+    upgrade: str = ""  # pending 升级服务: "member:<userid>" or "groupchat:<chat_id>"
 
 
 class KfMessage(msgspec.Struct, kw_only=True):

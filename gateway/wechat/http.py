@@ -65,7 +65,9 @@ class ApiClient:
         self.on_call = on_call
         self.base = credential.api_base.rstrip("/")
 
-    async def get(self, path: str, *, params: Mapping[str, Any] | None = None, idempotent: bool = True) -> dict[str, Any]:
+    async def get(
+        self, path: str, *, params: Mapping[str, Any] | None = None, idempotent: bool = True
+    ) -> dict[str, Any]:
         return await self.call("GET", path, params=params, idempotent=idempotent)
 
     async def post(

@@ -63,8 +63,7 @@ class Credential:
         except (TimeoutError, httpx.HTTPError) as exc:
             raise TransportError(f"token fetch failed: {type(exc).__name__}", path="token") from None
         if response.status_code >= 500:
-            raise TransportError(f"token fetch: HTTP {response.status_code}", path="token",
-                                 status=response.status_code)
+            raise TransportError(f"token fetch: HTTP {response.status_code}", path="token", status=response.status_code)
         try:
             data = response.json()
         except ValueError:

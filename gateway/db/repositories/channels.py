@@ -29,7 +29,11 @@ class ChannelRepository:
         if await self.session.scalar(select(Channel.id).where(Channel.name == name)) is not None:
             raise Conflict(f"a channel named {name!r} already exists")
         channel = Channel(
-            kind=kind, name=name, app_id=app_id, settings=dict(settings or {}), secrets_sealed=self.box.seal_json(secrets)
+            kind=kind,
+            name=name,
+            app_id=app_id,
+            settings=dict(settings or {}),
+            secrets_sealed=self.box.seal_json(secrets),
         )
         self.session.add(channel)
         await self.session.flush()

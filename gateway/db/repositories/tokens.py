@@ -44,8 +44,10 @@ class SqlTokenStore:
         async with self.db.session() as session:
             await session.execute(insert(AccessToken).values(key=key, refresh_count=0).on_conflict_do_nothing())
             row = await session.scalar(
-                select(AccessToken).where(AccessToken.key == key).with_for_update().execution_options(
-                    populate_existing=True)
+                select(AccessToken)
+                .where(AccessToken.key == key)
+                .with_for_update()
+                .execution_options(populate_existing=True)
             )
             assert row is not None
             yield _SqlSlot(session, row, self)

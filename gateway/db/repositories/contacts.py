@@ -1,0 +1,165 @@
+"""Contacts and their identities: lookup, creation, unionid merge (with an audit trail)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.db.models import Contact, ContactIdentity, Conversation
+from gateway.db.repositories.feed import append_event
+from gateway.db.types import utcnow
+from gateway.domain import ContactProfile
+from gateway.errors import InvalidRequest, NotFound
+
+
+async def identities_by_source(
+    session: AsyncSession, channel_id: int, source_ids: Iterable[str]
+) -> dict[str, ContactIdentity]:
+    ids = sorted(set(source_ids))
+    if not ids:
+        return {}
+    rows = await session.scalars(
+        select(ContactIdentity).where(ContactIdentity.channel_id == channel_id, ContactIdentity.source_id.in_(ids))
+    )
+    return {row.source_id: row for row in rows}
+
+
+async def contact_by_unionid(session: AsyncSession, unionid: str) -> Contact | None:
+    return await session.scalar(select(Contact).where(Contact.unionid == unionid, Contact.merged_into_id.is_(None)))
+
+
+async def create_identity(
+    session: AsyncSession, channel_id: int, source_id: str, profile: ContactProfile | None
+) -> tuple[ContactIdentity, bool]:
+    """A new identity; joins the contact holding the same unionid, else a new contact.
+
+    Returns (identity, contact_created).
+    """
+    contact = await contact_by_unionid(session, profile.unionid) if profile and profile.unionid else None
+    created = contact is None
+    if contact is None:
+        contact = Contact(
+            name=(profile.name if profile and profile.name else ""),
+            avatar_url=profile.avatar_url if profile else None,
+            gender=profile.gender if profile else None,
+            unionid=profile.unionid if profile else None,
+            attributes={},
+        )
+        session.add(contact)
+        await session.flush()
+        await append_event(
+            session, "contact.created", {"contact_id": contact.id, "name": contact.name}, contact_id=contact.id
+        )
+    identity = ContactIdentity(
+        contact_id=contact.id,
+        channel_id=channel_id,
+        source_id=source_id,
+        unionid=profile.unionid if profile else None,
+        profile=_profile_dict(profile),
+        profile_fetched_at=utcnow() if profile else None,
+    )
+    session.add(identity)
+    await session.flush()
+    return identity, created
+
+
+async def apply_profile(session: AsyncSession, identity: ContactIdentity, profile: ContactProfile) -> None:
+    """Refresh an identity's profile; a newly learnt unionid may merge two contacts."""
+    identity.profile = _profile_dict(profile)
+    identity.profile_fetched_at = utcnow()
+    contact = await session.get(Contact, identity.contact_id)
+    assert contact is not None
+    changed: dict[str, Any] = {}
+    if profile.name and not contact.name:
+        contact.name = changed["name"] = profile.name
+    if profile.avatar_url and not contact.avatar_url:
+        contact.avatar_url = changed["avatar_url"] = profile.avatar_url
+    if profile.unionid and identity.unionid != profile.unionid:
+        identity.unionid = profile.unionid
+        owner = await contact_by_unionid(session, profile.unionid)
+        if owner is None:
+            contact.unionid = changed["unionid"] = profile.unionid
+        elif owner.id != contact.id:
+            await merge_contacts(session, source=contact, target=owner, reason="unionid")
+            return
+    if changed:
+        await session.flush()
+        await append_event(
+            session, "contact.updated", {"contact_id": contact.id, "changes": changed}, contact_id=contact.id
+        )
+
+
+async def merge_contacts(session: AsyncSession, *, source: Contact, target: Contact, reason: str) -> Contact:
+    """Move every identity and conversation of `source` to `target`; `source` points at it."""
+    if source.id == target.id:
+        raise InvalidRequest("cannot merge a contact into itself", field="contact_id")
+    if source.merged_into_id is not None or target.merged_into_id is not None:
+        raise InvalidRequest("contact was already merged", field="contact_id")
+    await session.execute(
+        update(ContactIdentity).where(ContactIdentity.contact_id == source.id).values(contact_id=target.id)
+    )
+    await session.execute(update(Conversation).where(Conversation.contact_id == source.id).values(contact_id=target.id))
+    if target.unionid is None and source.unionid is not None:
+        unionid, source.unionid = source.unionid, None
+        await session.flush()
+        target.unionid = unionid
+    else:
+        source.unionid = None
+    if not target.name and source.name:
+        target.name = source.name
+    if target.external_id is None and source.external_id is not None:
+        external_id, source.external_id = source.external_id, None
+        await session.flush()
+        target.external_id = external_id
+    target.attributes = {**source.attributes, **target.attributes}
+    source.merged_into_id = target.id
+    await session.flush()
+    await append_event(
+        session,
+        "contact.merged",
+        {"contact_id": target.id, "merged_contact_id": source.id, "reason": reason},
+        contact_id=target.id,
+    )
+    return target
+
+
+async def get_contact(session: AsyncSession, contact_id: int) -> Contact:
+    contact = await session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"contact {contact_id} not found")
+    return contact
+
+
+async def list_identities(session: AsyncSession, contact_ids: Iterable[int]) -> list[ContactIdentity]:
+    ids = list(set(contact_ids))
+    if not ids:
+        return []
+    return list(
+        await session.scalars(
+            select(ContactIdentity).where(ContactIdentity.contact_id.in_(ids)).order_by(ContactIdentity.id)
+        )
+    )
+
+
+async def search_contacts(session: AsyncSession, *, q: str | None, after_id: int | None, limit: int) -> list[Contact]:
+    """Contacts (not merged away) by name / external id / identity source id, keyset by id."""
+    query = select(Contact).where(Contact.merged_into_id.is_(None)).order_by(Contact.id).limit(limit)
+    if after_id is not None:
+        query = query.where(Contact.id > after_id)
+    if q:
+        like = f"%{q}%"
+        by_identity = select(ContactIdentity.contact_id).where(ContactIdentity.source_id == q)
+        query = query.where(or_(Contact.name.ilike(like), Contact.external_id == q, Contact.id.in_(by_identity)))
+    return list(await session.scalars(query))
+
+
+def _profile_dict(profile: ContactProfile | None) -> dict[str, Any]:
+    if profile is None:
+        return {}
+    out: dict[str, Any] = {"name": profile.name, "avatar_url": profile.avatar_url, "gender": profile.gender}
+    if profile.raw:
+        out["raw"] = profile.raw
+    return {k: v for k, v in out.items() if v is not None}

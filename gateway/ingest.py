@@ -1,0 +1,318 @@
+"""THE write path for inbound traffic of both platforms: one Batch → rows + cursor + events, one commit.
+
+Order of work: inboxes and identities (profiles, unionid merge) → walk the page's items in order
+(find-or-open the conversation; messages go in bulk, ignoring source ids already stored; state
+changes, recalls and send failures apply to what exists) → agents → cursor → commit. A duplicate
+delivery changes nothing: the unique (inbox_id, source_id) key drops its messages and only the
+messages actually inserted move counters or emit events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.db.engine import Database
+from gateway.db.models import ContactIdentity, Conversation, Inbox
+from gateway.db.repositories import contacts as contact_repo
+from gateway.db.repositories import conversations as conv_repo
+from gateway.db.repositories.feed import append_event, save_cursor
+from gateway.db.types import utcnow
+from gateway.domain import (
+    Batch,
+    ConversationStatus,
+    InboundMessage,
+    MessageStatus,
+    MessageType,
+    MessageUpdate,
+    StateChange,
+)
+
+
+@dataclass(slots=True)
+class IngestResult:
+    inserted: list[int] = field(default_factory=list)  # message ids, in page order
+    duplicates: int = 0
+    conversations_opened: list[int] = field(default_factory=list)
+    media: list[tuple[int, str]] = field(default_factory=list)  # (message id, platform media_id) to download
+
+
+async def ingest_batch(db: Database, batch: Batch) -> IngestResult:
+    """Ingest in a transaction of its own (commit once)."""
+    async with db.session() as session:
+        return await ingest(session, batch)
+
+
+async def ingest(session: AsyncSession, batch: Batch) -> IngestResult:
+    """Write `batch` in the caller's transaction; the caller commits."""
+    result = IngestResult()
+    channel_id = batch.channel_id
+    items = _ordered(batch)
+    inbox_ids = {i.inbox_source_id for i in items} | {c.inbox_source_id for c in batch.inbox_changes}
+    inboxes = await conv_repo.inboxes_by_source(session, channel_id, inbox_ids)
+    for change in batch.inbox_changes:
+        inbox = inboxes[change.inbox_source_id]
+        inbox.enabled = change.added
+        if change.name:
+            inbox.name = change.name
+
+    identities = await _identities(session, batch, items)
+    pending: list[dict[str, Any]] = []
+    pending_items: list[tuple[InboundMessage, Conversation]] = []
+    known: dict[str, dict[str, int]] = {}
+
+    async def flush_messages() -> None:
+        if not pending:
+            return
+        inserted = await conv_repo.insert_messages(session, pending)
+        for item, conversation in pending_items:
+            inbox = inboxes[item.inbox_source_id]
+            message_id = inserted.get((inbox.id, item.source_id))
+            if message_id is None:
+                result.duplicates += 1
+                continue
+            result.inserted.append(message_id)
+            if item.media_id:
+                result.media.append((message_id, item.media_id))
+            _apply_message(conversation, item)
+            await append_event(
+                session,
+                "message.created",
+                {
+                    "message_id": message_id,
+                    "conversation_id": conversation.id,
+                    "inbox_id": inbox.id,
+                    "message_type": str(item.message_type),
+                    "content_type": str(item.content_type),
+                    "content": item.content,
+                },
+                conversation_id=conversation.id,
+                contact_id=conversation.contact_id,
+            )
+        pending.clear()
+        pending_items.clear()
+
+    for item in items:
+        if isinstance(item, InboundMessage):
+            inbox = inboxes[item.inbox_source_id]
+            seen = known.get(item.inbox_source_id)
+            if seen is None:
+                ids = [m.source_id for m in batch.messages if m.inbox_source_id == item.inbox_source_id]
+                seen = known[item.inbox_source_id] = await conv_repo.existing_message_ids(session, inbox.id, ids)
+            if item.source_id in seen:
+                result.duplicates += 1
+                continue
+            seen[item.source_id] = -1  # a repeat inside the same page is a duplicate too
+            conversation = await _conversation(session, result, inbox, identities[item.contact_source_id], item.sent_at)
+            pending.append(_message_row(inbox, conversation, item, await _sender(session, channel_id, item)))
+            pending_items.append((item, conversation))
+        elif isinstance(item, StateChange):
+            await flush_messages()
+            await _apply_state(
+                session, result, channel_id, inboxes[item.inbox_source_id], identities[item.contact_source_id], item
+            )
+        elif isinstance(item, MessageUpdate):
+            await flush_messages()
+            await _apply_update(session, inboxes[item.inbox_source_id], item)
+    await flush_messages()
+
+    for change in batch.agent_changes:
+        agent = await conv_repo.agent_by_source(session, channel_id, change.agent_source_id, name=change.name)
+        agent.status = str(change.status)
+        if change.inbox_source_id is not None:
+            inbox = (await conv_repo.inboxes_by_source(session, channel_id, [change.inbox_source_id]))[
+                change.inbox_source_id
+            ]
+            await conv_repo.set_membership(session, inbox.id, agent.id, str(change.status))
+
+    if batch.stream is not None:
+        await save_cursor(session, channel_id, batch.stream, batch.cursor)
+    await session.flush()
+    return result
+
+
+def _ordered(batch: Batch) -> list[InboundMessage | StateChange | MessageUpdate]:
+    items: list[InboundMessage | StateChange | MessageUpdate] = [
+        *batch.messages,
+        *batch.state_changes,
+        *batch.message_updates,
+    ]
+
+    def key(item: InboundMessage | StateChange | MessageUpdate) -> tuple[int, datetime, int]:
+        at = item.sent_at if isinstance(item, InboundMessage) else item.at
+        return (item.seq, at, 0 if isinstance(item, InboundMessage) else 1)
+
+    return sorted(items, key=key)
+
+
+async def _identities(
+    session: AsyncSession, batch: Batch, items: Iterable[InboundMessage | StateChange | MessageUpdate]
+) -> dict[str, ContactIdentity]:
+    wanted = {i.contact_source_id for i in items if isinstance(i, InboundMessage | StateChange)}
+    profiles = {p.source_id: p for p in batch.profiles}
+    found = await contact_repo.identities_by_source(session, batch.channel_id, wanted | set(profiles))
+    for source_id in sorted(wanted | set(profiles)):
+        profile = profiles.get(source_id)
+        if source_id not in found:
+            found[source_id], _ = await contact_repo.create_identity(session, batch.channel_id, source_id, profile)
+        elif profile is not None:
+            await contact_repo.apply_profile(session, found[source_id], profile)
+    return found
+
+
+async def _conversation(
+    session: AsyncSession, result: IngestResult, inbox: Inbox, identity: ContactIdentity, at: datetime
+) -> Conversation:
+    await session.refresh(identity, ["contact_id"])  # a unionid merge may have moved it
+    conversation, created = await conv_repo.find_or_open_conversation(
+        session, inbox_id=inbox.id, identity_id=identity.id, contact_id=identity.contact_id, at=at
+    )
+    if created:
+        result.conversations_opened.append(conversation.id)
+        await append_event(
+            session,
+            "conversation.created",
+            {
+                "conversation_id": conversation.id,
+                "inbox_id": inbox.id,
+                "contact_id": identity.contact_id,
+                "status": conversation.status,
+            },
+            conversation_id=conversation.id,
+            contact_id=identity.contact_id,
+        )
+    return conversation
+
+
+async def _sender(session: AsyncSession, channel_id: int, item: InboundMessage) -> int | None:
+    if not item.agent_source_id:
+        return None
+    return (await conv_repo.agent_by_source(session, channel_id, item.agent_source_id)).id
+
+
+def _message_row(
+    inbox: Inbox, conversation: Conversation, item: InboundMessage, sender_id: int | None
+) -> dict[str, Any]:
+    attributes = dict(item.content_attributes)
+    if item.media_id:
+        attributes.setdefault("media_id", item.media_id)
+    outgoing = item.message_type == MessageType.OUTGOING
+    return {
+        "conversation_id": conversation.id,
+        "inbox_id": inbox.id,
+        "source_id": item.source_id,
+        "message_type": str(item.message_type),
+        "sender_type": str(item.sender_type),
+        "sender_agent_id": sender_id,
+        "content_type": str(item.content_type),
+        "content": item.content,
+        "content_attributes": attributes,
+        "raw": item.raw,
+        "status": str(MessageStatus.SENT if outgoing else MessageStatus.RECEIVED),
+        "sent_at": item.sent_at,
+    }
+
+
+def _apply_message(conversation: Conversation, item: InboundMessage) -> None:
+    """Counters and timestamps a newly stored message moves (never for duplicates)."""
+    if item.sent_at > conversation.last_activity_at:
+        conversation.last_activity_at = item.sent_at
+    if item.message_type == MessageType.OUTGOING and conversation.first_reply_at is None:
+        conversation.first_reply_at = item.sent_at
+    if item.window_trigger is not None:
+        conversation.last_incoming_at = item.sent_at
+        conversation.window_trigger = str(item.window_trigger)
+        conversation.window_opened_at = item.sent_at
+        conversation.replies_in_window = 0
+    conversation.updated_at = utcnow()
+
+
+async def _apply_state(
+    session: AsyncSession,
+    result: IngestResult,
+    channel_id: int,
+    inbox: Inbox,
+    identity: ContactIdentity,
+    change: StateChange,
+) -> None:
+    conversation = await conv_repo.active_conversation(session, inbox.id, identity.id)
+    if conversation is None:
+        if change.status == ConversationStatus.RESOLVED:
+            return  # nothing live to end
+        conversation = await _conversation(session, result, inbox, identity, change.at)
+    before = {
+        "status": conversation.status,
+        "assignee_id": conversation.assignee_id,
+        "platform_state": conversation.platform_state,
+    }
+    if change.platform_state is not None:
+        conversation.platform_state = change.platform_state
+    if change.assignee_source_id is not None:
+        conversation.assignee_id = (
+            (await conv_repo.agent_by_source(session, channel_id, change.assignee_source_id)).id
+            if change.assignee_source_id
+            else None
+        )
+    if change.event_code is not None:
+        conversation.event_code = change.event_code
+        conversation.event_code_kind = change.event_code_kind
+        conversation.event_code_at = change.at
+    if change.status is not None:
+        conversation.status = str(change.status)
+        if change.status == ConversationStatus.RESOLVED:
+            conversation.active_key = None
+            conversation.resolved_at = change.at
+    if change.at > conversation.last_activity_at:
+        conversation.last_activity_at = change.at
+    after = {
+        "status": conversation.status,
+        "assignee_id": conversation.assignee_id,
+        "platform_state": conversation.platform_state,
+    }
+    if after != before:
+        conversation.updated_at = utcnow()
+        await session.flush()
+        await append_event(
+            session,
+            "conversation.updated",
+            {
+                "conversation_id": conversation.id,
+                "changes": {k: v for k, v in after.items() if before[k] != v},
+                **after,
+            },
+            conversation_id=conversation.id,
+            contact_id=conversation.contact_id,
+        )
+
+
+async def _apply_update(session: AsyncSession, inbox: Inbox, update: MessageUpdate) -> None:
+    message = await conv_repo.message_by_source(session, inbox.id, update.message_source_id)
+    if message is None:
+        return  # e.g. a send that failed before we stored it; nothing to mark
+    changes: dict[str, Any] = {}
+    if update.recalled and message.recalled_at is None:
+        message.recalled_at = update.at
+        changes["recalled"] = True
+    if update.failed_reason is not None and message.status != MessageStatus.FAILED:
+        message.status = str(MessageStatus.FAILED)
+        message.error_code = str(update.failed_code) if update.failed_code is not None else None
+        message.error_message = update.failed_reason
+        changes["status"] = "failed"
+    if changes:
+        message.updated_at = utcnow()
+        await append_event(
+            session,
+            "message.updated",
+            {
+                "message_id": message.id,
+                "conversation_id": message.conversation_id,
+                "changes": changes,
+                "error_code": message.error_code,
+                "error_message": message.error_message,
+            },
+            conversation_id=message.conversation_id,
+        )
