@@ -30,6 +30,7 @@ from gateway.domain import (
     MessageType,
     MessageUpdate,
     StateChange,
+    WindowTrigger,
 )
 
 
@@ -223,11 +224,12 @@ def _apply_message(conversation: Conversation, item: InboundMessage) -> None:
         conversation.last_activity_at = item.sent_at
     if item.message_type == MessageType.OUTGOING and conversation.first_reply_at is None:
         conversation.first_reply_at = item.sent_at
-    if item.window_trigger is not None:
+    if item.window_trigger == WindowTrigger.USER_MESSAGE:
         conversation.last_incoming_at = item.sent_at
-        conversation.window_trigger = str(item.window_trigger)
-        conversation.window_opened_at = item.sent_at
-        conversation.replies_in_window = 0
+        conversation.replies_since_incoming = 0
+    elif item.window_trigger is not None:  # MP menu click / subscribe / scan
+        conversation.last_event_at = item.sent_at
+        conversation.replies_since_event = 0
     conversation.updated_at = utcnow()
 
 

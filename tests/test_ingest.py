@@ -31,9 +31,16 @@ T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
 def text(n: int, *, user: str = "wmUSER", kf: str = "wkKF1", at: datetime | None = None) -> InboundMessage:
     return InboundMessage(
-        source_id=f"msg{n}", inbox_source_id=kf, contact_source_id=user, message_type=MessageType.INCOMING,
-        sender_type=SenderType.CONTACT, content_type=ContentType.TEXT, content=f"hello {n}",
-        sent_at=at or T0 + timedelta(seconds=n), raw={"msgid": f"msg{n}"}, window_trigger=WindowTrigger.USER_MESSAGE,
+        source_id=f"msg{n}",
+        inbox_source_id=kf,
+        contact_source_id=user,
+        message_type=MessageType.INCOMING,
+        sender_type=SenderType.CONTACT,
+        content_type=ContentType.TEXT,
+        content=f"hello {n}",
+        sent_at=at or T0 + timedelta(seconds=n),
+        raw={"msgid": f"msg{n}"},
+        window_trigger=WindowTrigger.USER_MESSAGE,
         seq=n,
     )
 
@@ -62,7 +69,7 @@ async def test_batch_creates_contact_conversation_messages_and_cursor(db, box) -
         conversation = await session.scalar(select(Conversation))
         assert conversation.status == "pending"
         assert conversation.last_incoming_at == T0 + timedelta(seconds=3)
-        assert conversation.window_trigger == "user_message"
+        assert conversation.replies_since_incoming == 0 and conversation.last_event_at is None
         types = [e.type for e in await session.scalars(select(DomainEvent).order_by(DomainEvent.id))]
     assert types == ["contact.created", "conversation.created"] + ["message.created"] * 3
 
@@ -72,8 +79,9 @@ async def test_replayed_batch_changes_nothing(db, box) -> None:
     batch = Batch(channel_id=cid, messages=[text(1), text(2)], stream="wkKF1", cursor="c1")
     await ingest_batch(db, batch)
     events = await count(db, DomainEvent)
-    again = await ingest_batch(db, Batch(channel_id=cid, messages=[text(2), text(1), text(2)], stream="wkKF1",
-                                         cursor="c2"))
+    again = await ingest_batch(
+        db, Batch(channel_id=cid, messages=[text(2), text(1), text(2)], stream="wkKF1", cursor="c2")
+    )
     assert again.inserted == [] and again.duplicates == 3
     assert await count(db, Message) == 2 and await count(db, DomainEvent) == events
 
@@ -96,8 +104,14 @@ async def test_crash_after_rows_before_commit_writes_nothing(db, box, monkeypatc
 
 async def test_message_after_resolved_opens_a_new_conversation(db, box) -> None:
     cid = await make_channel(db, box)
-    end = StateChange(inbox_source_id="wkKF1", contact_source_id="wmUSER", at=T0 + timedelta(seconds=5),
-                      status=ConversationStatus.RESOLVED, platform_state="4", seq=2)
+    end = StateChange(
+        inbox_source_id="wkKF1",
+        contact_source_id="wmUSER",
+        at=T0 + timedelta(seconds=5),
+        status=ConversationStatus.RESOLVED,
+        platform_state="4",
+        seq=2,
+    )
     batch = Batch(channel_id=cid, messages=[text(1), text(3)], state_changes=[end])
     result = await ingest_batch(db, batch)
     assert len(result.conversations_opened) == 2
@@ -111,12 +125,26 @@ async def test_message_after_resolved_opens_a_new_conversation(db, box) -> None:
 
 async def test_state_change_sets_assignee_and_emits_update(db, box) -> None:
     cid = await make_channel(db, box)
-    taken = StateChange(inbox_source_id="wkKF1", contact_source_id="wmUSER", at=T0 + timedelta(seconds=9),
-                        status=ConversationStatus.OPEN, platform_state="3", assignee_source_id="zhangsan",
-                        event_code="CODE", event_code_kind="taken", seq=5)
-    await ingest_batch(db, Batch(channel_id=cid, messages=[text(1)], state_changes=[taken],
-                                 agent_changes=[AgentChange(agent_source_id="zhangsan", status=AgentStatus.ONLINE,
-                                                            inbox_source_id="wkKF1")]))
+    taken = StateChange(
+        inbox_source_id="wkKF1",
+        contact_source_id="wmUSER",
+        at=T0 + timedelta(seconds=9),
+        status=ConversationStatus.OPEN,
+        platform_state="3",
+        assignee_source_id="zhangsan",
+        event_code="CODE",
+        event_code_kind="taken",
+        seq=5,
+    )
+    await ingest_batch(
+        db,
+        Batch(
+            channel_id=cid,
+            messages=[text(1)],
+            state_changes=[taken],
+            agent_changes=[AgentChange(agent_source_id="zhangsan", status=AgentStatus.ONLINE, inbox_source_id="wkKF1")],
+        ),
+    )
     async with db.sessions() as session:
         conversation = await session.scalar(select(Conversation))
         assert (conversation.status, conversation.platform_state, conversation.event_code) == ("open", "3", "CODE")
@@ -130,8 +158,9 @@ async def test_recall_and_send_failure_update_messages(db, box) -> None:
     await ingest_batch(db, Batch(channel_id=cid, messages=[text(1), text(2)]))
     updates = [
         MessageUpdate(inbox_source_id="wkKF1", message_source_id="msg1", at=T0, recalled=True),
-        MessageUpdate(inbox_source_id="wkKF1", message_source_id="msg2", at=T0, failed_reason="user rejected",
-                      failed_code=10),
+        MessageUpdate(
+            inbox_source_id="wkKF1", message_source_id="msg2", at=T0, failed_reason="user rejected", failed_code=10
+        ),
         MessageUpdate(inbox_source_id="wkKF1", message_source_id="nope", at=T0, recalled=True),
     ]
     await ingest_batch(db, Batch(channel_id=cid, message_updates=updates))
@@ -144,11 +173,18 @@ async def test_recall_and_send_failure_update_messages(db, box) -> None:
 async def test_unionid_merges_identities_across_channels(db, box) -> None:
     wecom = await make_channel(db, box, "wecom", "corp")
     mp = await make_channel(db, box, "mp", "oa")
-    await ingest_batch(db, Batch(channel_id=wecom, messages=[text(1)],
-                                 profiles=[ContactProfile(source_id="wmUSER", name="Ann", unionid="U1")]))
+    await ingest_batch(
+        db,
+        Batch(
+            channel_id=wecom,
+            messages=[text(1)],
+            profiles=[ContactProfile(source_id="wmUSER", name="Ann", unionid="U1")],
+        ),
+    )
     mp_msg = text(2, user="oOPENID", kf="wxAPP")
-    await ingest_batch(db, Batch(channel_id=mp, messages=[mp_msg],
-                                 profiles=[ContactProfile(source_id="oOPENID", unionid="U1")]))
+    await ingest_batch(
+        db, Batch(channel_id=mp, messages=[mp_msg], profiles=[ContactProfile(source_id="oOPENID", unionid="U1")])
+    )
     async with db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Contact)) == 1
         owners = set(await session.scalars(select(ContactIdentity.contact_id)))
@@ -158,8 +194,9 @@ async def test_unionid_merges_identities_across_channels(db, box) -> None:
 async def test_late_unionid_merges_two_existing_contacts(db, box) -> None:
     wecom = await make_channel(db, box, "wecom", "corp")
     mp = await make_channel(db, box, "mp", "oa")
-    await ingest_batch(db, Batch(channel_id=wecom, messages=[text(1)],
-                                 profiles=[ContactProfile(source_id="wmUSER", unionid="U1")]))
+    await ingest_batch(
+        db, Batch(channel_id=wecom, messages=[text(1)], profiles=[ContactProfile(source_id="wmUSER", unionid="U1")])
+    )
     await ingest_batch(db, Batch(channel_id=mp, messages=[text(2, user="oOPENID", kf="wxAPP")]))
     assert await count(db, Contact) == 2
     await ingest_batch(db, Batch(channel_id=mp, profiles=[ContactProfile(source_id="oOPENID", unionid="U1")]))

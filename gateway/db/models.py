@@ -165,10 +165,12 @@ class Conversation(Base):
     platform_state: Mapped[str | None] = mapped_column(String(32))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     # reply window (gateway.policy reads only these)
+    # Two grants, as the platforms count them: a contact message opens 48 h / 5 replies (WeCom and
+    # MP); an MP menu click, subscribe or scan opens 1 min / 3 replies, spent first.
     last_incoming_at: Mapped[datetime | None] = mapped_column()
-    window_trigger: Mapped[str | None] = mapped_column(String(16))
-    window_opened_at: Mapped[datetime | None] = mapped_column()
-    replies_in_window: Mapped[int] = mapped_column(Integer, default=0)
+    replies_since_incoming: Mapped[int] = mapped_column(Integer, default=0)
+    last_event_at: Mapped[datetime | None] = mapped_column()
+    replies_since_event: Mapped[int] = mapped_column(Integer, default=0)
     event_code: Mapped[str | None] = mapped_column(String(128))  # WeCom send_msg_on_event code
     event_code_kind: Mapped[str | None] = mapped_column(String(16))
     event_code_at: Mapped[datetime | None] = mapped_column()

@@ -12,6 +12,7 @@ import httpx
 
 from gateway.simulator.driver_client_contact import ContactDriverMixin
 from gateway.simulator.driver_client_mp import MpDriverMixin
+from gateway.simulator.driver_client_wecom import WeComDriverMixin
 
 
 class DriverBase:
@@ -69,5 +70,5 @@ class DriverBase:
         await self._call("POST", "/state", json=state)
 
 
-class SimDriver(ContactDriverMixin, MpDriverMixin, DriverBase):
+class SimDriver(WeComDriverMixin, ContactDriverMixin, MpDriverMixin, DriverBase):
     """The whole driver API. Mixins for WeCom kf, MP and external contact are added as they land."""

@@ -23,6 +23,7 @@ from gateway.simulator.wecom_kf_session import (
     customer_of,
     issue_code,
     log,
+    member_info,
     servicer_of,
     session_of,
 )
@@ -143,7 +144,7 @@ async def servicer_add(request: Request, world: World) -> dict[str, Any]:
     corp, account, userids, departments = await _servicer_lists(request, world)
     results: list[dict[str, Any]] = []
     for userid in userids:
-        if not isinstance(userid, str) or userid not in corp.members:
+        if member_info(corp, userid) is None:
             results.append({"userid": userid, "errcode": 60111, "errmsg": "userid not found"})
         elif userid in account.servicers:
             results.append({"userid": userid, "errcode": 0, "errmsg": "ignored"})
@@ -179,7 +180,7 @@ async def servicer_del(request: Request, world: World) -> dict[str, Any]:
 
 @get("/cgi-bin/kf/servicer/list", sync_to_thread=False)
 def servicer_list(request: Request, world: World) -> dict[str, Any]:
-    """status 0 接待中 / 1 停止接待, stop_type (0 停止, 1 暂时挂起) only when stopped; departments as {department_id}."""
+    """status 0 接待中 / 1 停止接待 (+ stop_type 0 停止 / 1 暂时挂起 when stopped); departments as {department_id}."""
     corp = corp_for(request, world)
     account = account_of(corp, request.query_params.get("open_kfid"))
     listing: list[dict[str, Any]] = []
@@ -223,8 +224,8 @@ async def service_state_trans(request: Request, world: World) -> dict[str, Any]:
     userid = body.get("servicer_userid") or ""
     if target == 3:
         servicer = servicer_of(corp, account, userid) if isinstance(userid, str) and userid else None
-        member = corp.members.get(userid) if isinstance(userid, str) else None
-        if servicer is None or member is None or not member.active:
+        info = member_info(corp, userid)
+        if servicer is None or info is None or not info[1]:
             raise SimError(95014, f"not a servicer of this account or not activated: {userid!r}")
         if servicer.status != 0:
             raise SimError(95019, f"servicer {userid} is not receiving (停止接待)")

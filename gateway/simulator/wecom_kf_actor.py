@@ -28,7 +28,15 @@ from gateway.simulator.wecom_kf_session import (
     session_of,
     start,
 )
-from gateway.simulator.wecom_state import SESSION_WINDOW, Customer, EnterContext, KfAccount, KfMessage, Session, WeComCorp
+from gateway.simulator.wecom_state import (
+    SESSION_WINDOW,
+    Customer,
+    EnterContext,
+    KfAccount,
+    KfMessage,
+    Session,
+    WeComCorp,
+)
 from gateway.simulator.world import World
 
 RECALL_WINDOW = 120  # a WeChat user can recall a message for 2 minutes

@@ -12,7 +12,7 @@ from litestar import Request, get, post
 from gateway.simulator import wecom_kf_stats
 from gateway.simulator.common import json_body, ok
 from gateway.simulator.wecom_base import corp_for
-from gateway.simulator.wecom_kf_session import account_of, customer_of, log, session_of
+from gateway.simulator.wecom_kf_session import account_of, customer_of, log, member_info, session_of
 from gateway.simulator.wecom_state import SESSION_WINDOW, Customer, WeComCorp
 from gateway.simulator.world import SimError, World
 
@@ -73,10 +73,10 @@ def get_upgrade_service_config(request: Request, world: World) -> dict[str, Any]
 
 def _member_allowed(corp: WeComCorp, userid: str) -> bool:
     config = corp.upgrade_config
-    member = corp.members.get(userid)
-    if member is None:
+    info = member_info(corp, userid)
+    if info is None:
         return False
-    return userid in config.userid_list or bool(set(member.department) & set(config.department_id_list))
+    return userid in config.userid_list or bool(set(info[0]) & set(config.department_id_list))
 
 
 @post("/cgi-bin/kf/customer/upgrade_service", status_code=200)

@@ -148,13 +148,14 @@ def check_send(world: World, corp: WeComCorp, body: dict[str, Any], allowed: fro
                          "latitude": lat, "longitude": lng}
     if msgtype == "business_card":
         userid = _text(payload, "userid", max_bytes=64)
-        if userid not in corp.members:
+        if userid not in corp.members and userid not in corp.contacts.members:
             raise SimError(60111, f"userid not found: {userid}")
         return msgtype, {"userid": userid}
     return msgtype, {"link_url": _url(payload, "link_url")}  # ca_link (获客链接)
 
 
-def shape_item(world: World, corp: WeComCorp, msgtype: str, given: dict[str, Any]) -> tuple[dict[str, Any], Media | None]:
+def shape_item(world: World, corp: WeComCorp, msgtype: str, given: dict[str, Any]
+               ) -> tuple[dict[str, Any], Media | None]:
     """A customer/servicer message payload in sync_msg shape; makes media when none is given.
 
     Returns the payload and, for voice, the SILK twin of the media (voice_format=1).

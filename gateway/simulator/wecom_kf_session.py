@@ -67,12 +67,30 @@ def customer_of(corp: WeComCorp, external_userid: object) -> Customer:
     return customer
 
 
+def member_info(corp: WeComCorp, userid: object) -> tuple[list[int], bool] | None:
+    """(departments, activated) of a corp member: kf members first, then the contact app's members
+    (a resigned contact member counts as not activated)."""
+    if not isinstance(userid, str):
+        return None
+    member = corp.members.get(userid)
+    if member is not None:
+        return member.department, member.active
+    other = corp.contacts.members.get(userid)
+    if other is not None:
+        return other.department, other.resigned_at is None
+    return None
+
+
+def all_members(corp: WeComCorp) -> list[str]:
+    return sorted(set(corp.members) | set(corp.contacts.members))
+
+
 def servicer_of(corp: WeComCorp, account: KfAccount, userid: str) -> Servicer | None:
     """The account's servicer entry for `userid` (direct, or through a servicer department)."""
     if userid in account.servicers:
         return account.servicers[userid]
-    member = corp.members.get(userid)
-    if member is not None and set(member.department) & set(account.department_ids):
+    info = member_info(corp, userid)
+    if info is not None and set(info[0]) & set(account.department_ids):
         return account.dept_servicers.setdefault(userid, Servicer(userid=userid))
     return None
 
@@ -80,13 +98,13 @@ def servicer_of(corp: WeComCorp, account: KfAccount, userid: str) -> Servicer | 
 def on_duty(corp: WeComCorp, account: KfAccount) -> list[str]:
     """Servicers who can be assigned a session now: 接待中 and activated, in a stable order."""
     userids = list(account.servicers)
-    userids += sorted(u for u, m in corp.members.items()
-                      if u not in account.servicers and set(m.department) & set(account.department_ids))
+    if account.department_ids:
+        userids += [u for u in all_members(corp) if u not in account.servicers]
     ready = []
     for userid in userids:
         servicer = servicer_of(corp, account, userid)
-        member = corp.members.get(userid)
-        if servicer is not None and servicer.status == 0 and member is not None and member.active:
+        info = member_info(corp, userid)
+        if servicer is not None and servicer.status == 0 and info is not None and info[1]:
             ready.append(userid)
     return ready
 

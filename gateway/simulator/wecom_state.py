@@ -196,5 +196,5 @@ class WeComCorp(msgspec.Struct, kw_only=True):
 
     def department_exists(self, department_id: int) -> bool:
         return department_id in self.departments or any(
-            department_id in m.department for m in self.members.values()
+            department_id in m.department for m in [*self.members.values(), *self.contacts.members.values()]
         )

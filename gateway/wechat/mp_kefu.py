@@ -129,7 +129,9 @@ class MpKefuClient:
 
     # ------------------------------------------------------------------ chat records (§4.4)
 
-    async def get_msglist(self, starttime: int, endtime: int, msgid: int = 1, number: int = RECORD_PAGE_MAX) -> MsgRecordPage:
+    async def get_msglist(
+        self, starttime: int, endtime: int, msgid: int = 1, number: int = RECORD_PAGE_MAX
+    ) -> MsgRecordPage:
         """One page of msgrecord/getmsglist (times epoch s; span ≤24 h → 65417; number ≤10 000)."""
         body = {"starttime": int(starttime), "endtime": int(endtime), "msgid": int(msgid), "number": int(number)}
         data = await self.api.post("/customservice/msgrecord/getmsglist", body, idempotent=True)
@@ -216,7 +218,9 @@ class MpKefuClient:
     async def send_mpnews(self, touser: str, media_id: str, *, kf_account: str | None = None) -> dict[str, Any]:
         return await self.send(touser, "mpnews", {"media_id": media_id}, kf_account=kf_account)
 
-    async def send_mpnewsarticle(self, touser: str, article_id: str, *, kf_account: str | None = None) -> dict[str, Any]:
+    async def send_mpnewsarticle(
+        self, touser: str, article_id: str, *, kf_account: str | None = None
+    ) -> dict[str, Any]:
         """An article published with the 发布 APIs (draft-era articles cannot go as mpnews)."""
         return await self.send(touser, "mpnewsarticle", {"article_id": article_id}, kf_account=kf_account)
 

@@ -23,6 +23,7 @@ from gateway.wechat.wecom_kf_types import (
     CustomerBatch,
     KfAccount,
     MediaFile,
+    MenuMsg,
     SendPayload,
     SendResponse,
     Servicer,
@@ -30,8 +31,8 @@ from gateway.wechat.wecom_kf_types import (
     ServiceState,
     StatisticDay,
     SyncMsgPage,
-    UpgradeServiceConfig,
     TextMsg,
+    UpgradeServiceConfig,
     UploadedMedia,
 )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 01:52:02.382101+00:00
+Create Date: 2026-11-22 01:57:08.933766+00:00
 """
 
 from collections.abc import Sequence
@@ -32,9 +32,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "api_keys",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("prefix", sa.String(length=16), nullable=False),
         sa.Column("key_hash", sa.String(length=64), nullable=False),
@@ -50,16 +48,12 @@ def upgrade() -> None:
 
     op.create_table(
         "channels",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("app_id", sa.String(length=64), nullable=False),
         sa.Column(
-            "settings",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "settings", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("secrets_sealed", sa.Text(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
@@ -70,25 +64,19 @@ def upgrade() -> None:
     )
     op.create_table(
         "contacts",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("name", sa.String(length=256), nullable=False),
         sa.Column("avatar_url", sa.Text(), nullable=True),
         sa.Column("gender", sa.Integer(), nullable=True),
         sa.Column("unionid", sa.String(length=128), nullable=True),
         sa.Column("external_id", sa.String(length=256), nullable=True),
         sa.Column(
-            "attributes",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "attributes", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("merged_into_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", gateway.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", gateway.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["merged_into_id"], ["contacts.id"], name=op.f("fk_contacts_merged_into_id_contacts")
-        ),
+        sa.ForeignKeyConstraint(["merged_into_id"], ["contacts.id"], name=op.f("fk_contacts_merged_into_id_contacts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contacts")),
         sa.UniqueConstraint("external_id", name=op.f("uq_contacts_external_id")),
         sa.UniqueConstraint("unionid", name=op.f("uq_contacts_unionid")),
@@ -99,14 +87,10 @@ def upgrade() -> None:
 
     op.create_table(
         "webhooks",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column(
-            "events",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "events", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("secret_sealed", sa.Text(), nullable=False),
         sa.Column("description", sa.String(length=256), nullable=False),
@@ -117,19 +101,13 @@ def upgrade() -> None:
     )
     op.create_table(
         "agents",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("channel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("source_id", sa.String(length=128), nullable=False),
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("email", sa.String(length=256), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column(
-            "raw",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("raw", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False),
         sa.Column("created_at", gateway.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", gateway.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -143,37 +121,25 @@ def upgrade() -> None:
 
     op.create_table(
         "contact_identities",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("contact_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("channel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("source_id", sa.String(length=128), nullable=False),
         sa.Column("unionid", sa.String(length=128), nullable=True),
         sa.Column(
-            "profile",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "profile", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("profile_fetched_at", gateway.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", gateway.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", gateway.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["channel_id"],
-            ["channels.id"],
-            name=op.f("fk_contact_identities_channel_id_channels"),
-            ondelete="CASCADE",
+            ["channel_id"], ["channels.id"], name=op.f("fk_contact_identities_channel_id_channels"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["contact_id"],
-            ["contacts.id"],
-            name=op.f("fk_contact_identities_contact_id_contacts"),
-            ondelete="CASCADE",
+            ["contact_id"], ["contacts.id"], name=op.f("fk_contact_identities_contact_id_contacts"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contact_identities")),
-        sa.UniqueConstraint(
-            "channel_id", "source_id", name=op.f("uq_contact_identities_channel_id_source_id")
-        ),
+        sa.UniqueConstraint("channel_id", "source_id", name=op.f("uq_contact_identities_channel_id_source_id")),
     )
     with op.batch_alter_table("contact_identities", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_contact_identities_contact_id"), ["contact_id"], unique=False)
@@ -181,33 +147,24 @@ def upgrade() -> None:
 
     op.create_table(
         "idempotency_keys",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("api_key_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("key", sa.String(length=256), nullable=False),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column(
-            "response",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "response", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("created_at", gateway.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["api_key_id"],
-            ["api_keys.id"],
-            name=op.f("fk_idempotency_keys_api_key_id_api_keys"),
-            ondelete="CASCADE",
+            ["api_key_id"], ["api_keys.id"], name=op.f("fk_idempotency_keys_api_key_id_api_keys"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_keys")),
         sa.UniqueConstraint("api_key_id", "key", name=op.f("uq_idempotency_keys_api_key_id_key")),
     )
     op.create_table(
         "inbound_events",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("channel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("event_key", sa.String(length=256), nullable=False),
         sa.Column("kind", sa.String(length=64), nullable=False),
@@ -216,28 +173,21 @@ def upgrade() -> None:
         sa.Column("processed_at", gateway.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["channel_id"],
-            ["channels.id"],
-            name=op.f("fk_inbound_events_channel_id_channels"),
-            ondelete="CASCADE",
+            ["channel_id"], ["channels.id"], name=op.f("fk_inbound_events_channel_id_channels"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_events")),
         sa.UniqueConstraint("channel_id", "event_key", name=op.f("uq_inbound_events_channel_id_event_key")),
     )
     op.create_table(
         "inboxes",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("channel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("source_id", sa.String(length=128), nullable=False),
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("avatar_url", sa.Text(), nullable=True),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column(
-            "settings",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "settings", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("created_at", gateway.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", gateway.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -252,14 +202,10 @@ def upgrade() -> None:
 
     op.create_table(
         "jobs",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column(
-            "payload",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("dedupe_key", sa.String(length=256), nullable=True),
@@ -293,18 +239,13 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("updated_at", gateway.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["channel_id"],
-            ["channels.id"],
-            name=op.f("fk_sync_cursors_channel_id_channels"),
-            ondelete="CASCADE",
+            ["channel_id"], ["channels.id"], name=op.f("fk_sync_cursors_channel_id_channels"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("channel_id", "stream", name=op.f("pk_sync_cursors")),
     )
     op.create_table(
         "conversations",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("inbox_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("contact_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("identity_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -313,9 +254,9 @@ def upgrade() -> None:
         sa.Column("platform_state", sa.String(length=32), nullable=True),
         sa.Column("assignee_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("last_incoming_at", gateway.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("window_trigger", sa.String(length=16), nullable=True),
-        sa.Column("window_opened_at", gateway.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("replies_in_window", sa.Integer(), nullable=False),
+        sa.Column("replies_since_incoming", sa.Integer(), nullable=False),
+        sa.Column("last_event_at", gateway.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("replies_since_event", sa.Integer(), nullable=False),
         sa.Column("event_code", sa.String(length=128), nullable=True),
         sa.Column("event_code_kind", sa.String(length=16), nullable=True),
         sa.Column("event_code_at", gateway.db.types.UTCDateTime(timezone=True), nullable=True),
@@ -325,18 +266,11 @@ def upgrade() -> None:
         sa.Column("created_at", gateway.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", gateway.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["assignee_id"],
-            ["agents.id"],
-            name=op.f("fk_conversations_assignee_id_agents"),
-            ondelete="SET NULL",
+            ["assignee_id"], ["agents.id"], name=op.f("fk_conversations_assignee_id_agents"), ondelete="SET NULL"
         ),
+        sa.ForeignKeyConstraint(["contact_id"], ["contacts.id"], name=op.f("fk_conversations_contact_id_contacts")),
         sa.ForeignKeyConstraint(
-            ["contact_id"], ["contacts.id"], name=op.f("fk_conversations_contact_id_contacts")
-        ),
-        sa.ForeignKeyConstraint(
-            ["identity_id"],
-            ["contact_identities.id"],
-            name=op.f("fk_conversations_identity_id_contact_identities"),
+            ["identity_id"], ["contact_identities.id"], name=op.f("fk_conversations_identity_id_contact_identities")
         ),
         sa.ForeignKeyConstraint(
             ["inbox_id"], ["inboxes.id"], name=op.f("fk_conversations_inbox_id_inboxes"), ondelete="CASCADE"
@@ -348,13 +282,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_conversations_assignee_status", ["assignee_id", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_conversations_contact_id"), ["contact_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_conversations_identity_id"), ["identity_id"], unique=False)
-        batch_op.create_index(
-            "ix_conversations_inbox_last_activity", ["inbox_id", "last_activity_at"], unique=False
-        )
+        batch_op.create_index("ix_conversations_inbox_last_activity", ["inbox_id", "last_activity_at"], unique=False)
         batch_op.create_index("ix_conversations_last_activity_id", ["last_activity_at", "id"], unique=False)
-        batch_op.create_index(
-            "ix_conversations_status_last_activity", ["status", "last_activity_at"], unique=False
-        )
+        batch_op.create_index("ix_conversations_status_last_activity", ["status", "last_activity_at"], unique=False)
 
     op.create_table(
         "inbox_agents",
@@ -375,23 +305,16 @@ def upgrade() -> None:
 
     op.create_table(
         "domain_events",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("type", sa.String(length=64), nullable=False),
         sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("contact_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column(
-            "payload",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("created_at", gateway.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["contact_id"],
-            ["contacts.id"],
-            name=op.f("fk_domain_events_contact_id_contacts"),
-            ondelete="SET NULL",
+            ["contact_id"], ["contacts.id"], name=op.f("fk_domain_events_contact_id_contacts"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
@@ -402,16 +325,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_domain_events")),
     )
     with op.batch_alter_table("domain_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_domain_events_conversation_id"), ["conversation_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_domain_events_conversation_id"), ["conversation_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_domain_events_type"), ["type"], unique=False)
 
     op.create_table(
         "messages",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("inbox_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("source_id", sa.String(length=128), nullable=True),
@@ -425,11 +344,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column(
-            "raw",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("raw", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("error_code", sa.String(length=32), nullable=True),
         sa.Column("error_message", sa.Text(), nullable=True),
@@ -447,10 +362,7 @@ def upgrade() -> None:
             ["inbox_id"], ["inboxes.id"], name=op.f("fk_messages_inbox_id_inboxes"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["sender_agent_id"],
-            ["agents.id"],
-            name=op.f("fk_messages_sender_agent_id_agents"),
-            ondelete="SET NULL",
+            ["sender_agent_id"], ["agents.id"], name=op.f("fk_messages_sender_agent_id_agents"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
         sa.UniqueConstraint("inbox_id", "source_id", name=op.f("uq_messages_inbox_id_source_id")),
@@ -460,9 +372,7 @@ def upgrade() -> None:
 
     op.create_table(
         "media",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("channel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("direction", sa.String(length=8), nullable=False),
@@ -491,9 +401,7 @@ def upgrade() -> None:
 
     op.create_table(
         "webhook_deliveries",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("webhook_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -512,10 +420,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["webhook_id"],
-            ["webhooks.id"],
-            name=op.f("fk_webhook_deliveries_webhook_id_webhooks"),
-            ondelete="CASCADE",
+            ["webhook_id"], ["webhooks.id"], name=op.f("fk_webhook_deliveries_webhook_id_webhooks"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
         sa.UniqueConstraint("webhook_id", "event_id", name=op.f("uq_webhook_deliveries_webhook_id_event_id")),
