@@ -217,7 +217,7 @@ async def test_concurrent_ingest_of_the_same_page_stores_each_message_once(db, b
         for _ in range(5):  # a loser on PostgreSQL may hit the unique key mid-transaction: retry like sync does
             try:
                 return len((await ingest_batch(db, batch)).inserted)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 await asyncio.sleep(0.05)
         raise AssertionError("ingest kept failing")
 

@@ -105,22 +105,18 @@ def _message_content(msgtype: str, f: dict[str, Any]) -> tuple[ContentType, str 
     return ContentType.UNKNOWN, None, {"msgtype": msgtype}, None
 
 
-_EVENT_ATTRS = {
-    "EventKey": "event_key",
-    "Ticket": "ticket",
-    "Latitude": "latitude",
-    "Longitude": "longitude",
-    "Precision": "precision",
-    "MenuId": "menu_id",
-}
+_EVENT_TEXT = {"EventKey": "event_key", "Ticket": "ticket", "MenuId": "menu_id"}
+_EVENT_NUMBERS = {"Latitude": "latitude", "Longitude": "longitude", "Precision": "precision"}  # LOCATION
 
 
 def _event_attributes(event: str, f: dict[str, Any]) -> dict[str, Any]:
     attrs: dict[str, Any] = {"event": event}
-    for tag, name in _EVENT_ATTRS.items():
-        value = f.get(tag)
-        if isinstance(value, str) and value != "":
+    for tag, name in _EVENT_TEXT.items():
+        if (value := _text(f, tag)) is not None:
             attrs[name] = value
+    for tag, name in _EVENT_NUMBERS.items():
+        if (number := _number(f.get(tag))) is not None:
+            attrs[name] = number
     return attrs
 
 

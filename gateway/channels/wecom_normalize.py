@@ -20,7 +20,6 @@ from gateway.domain import (
     ContentType,
     ConversationStatus,
     InboundMessage,
-    InboxChange,
     MessageType,
     MessageUpdate,
     SenderType,
@@ -220,22 +219,25 @@ def normalize_message(item: dict[str, Any]) -> InboundMessage:
     )
 
 
-def normalize_item(item: dict[str, Any], batch: Batch) -> None:
-    """Add what one sync_msg item means to `batch` (messages, state/message/agent changes)."""
+def normalize_item(item: dict[str, Any], batch: Batch, seq: int = 0) -> None:
+    """Add what one sync_msg item means to `batch`; everything it yields carries `seq` (page order)."""
+    lists = (batch.messages, batch.state_changes, batch.message_updates)
+    before = [len(entries) for entries in lists]
     if item.get("msgtype") == "event" and isinstance(item.get("event"), dict):
-        from gateway.channels.wecom_events import normalize_event  # events live beside this module
-
         normalize_event(item, batch)
     else:
         batch.messages.append(normalize_message(item))
+    for entries, start in zip(lists, before, strict=True):
+        for entry in entries[start:]:
+            entry.seq = seq
 
 
 def normalize_items(channel_id: int, items: Iterable[dict[str, Any]], *, stream: str | None = None,
                     cursor: str | None = None) -> Batch:
+    """A page of items → one Batch; items are numbered from 1 so ingest keeps the page order."""
     batch = Batch(channel_id=channel_id, stream=stream, cursor=cursor)
-    for item in items:
-        if isinstance(item, dict):
-            normalize_item(item, batch)
+    for seq, item in enumerate((i for i in items if isinstance(i, dict)), start=1):
+        normalize_item(item, batch, seq)
     return batch
 
 
@@ -246,17 +248,97 @@ def normalize_sync_response(data: dict[str, Any], channel_id: int = 0) -> Batch:
     return normalize_items(channel_id, items, stream=stream, cursor=data.get("next_cursor") or None)
 
 
-__all__ = [
-    "FAIL_REASONS",
-    "AgentChange",
-    "AgentStatus",
-    "ConversationStatus",
-    "InboxChange",
-    "MessageUpdate",
-    "StateChange",
-    "normalize_item",
-    "normalize_items",
-    "normalize_message",
-    "normalize_sync_response",
-    "sent_at",
-]
+# ---------------------------------------------------------------------- events (origin 4)
+
+
+def _activity(item: dict[str, Any], event: Attrs, content: str, attrs: Attrs, agent: str | None = None
+              ) -> InboundMessage:
+    return InboundMessage(
+        source_id=_str(item.get("msgid")),
+        inbox_source_id=_str(event.get("open_kfid") or item.get("open_kfid")),
+        contact_source_id=_str(event.get("external_userid") or item.get("external_userid")),
+        message_type=MessageType.ACTIVITY,
+        sender_type=SenderType.SYSTEM,
+        content_type=ContentType.EVENT,
+        sent_at=sent_at(item),
+        content=content,
+        content_attributes={"event_type": _str(event.get("event_type")), **attrs},
+        raw=item,
+        agent_source_id=agent or None,
+    )
+
+
+# session_status_change.change_type → (status, platform state, activity text)
+SESSION_CHANGES = {
+    1: (ConversationStatus.OPEN, "3", "taken from the queue by {new}"),
+    2: (ConversationStatus.OPEN, "3", "transferred from {old} to {new}"),
+    3: (ConversationStatus.RESOLVED, "4", "ended by {old}"),
+    4: (ConversationStatus.OPEN, "3", "taken back by {new}"),
+}
+CODE_KINDS = {1: "taken", 3: "closing"}  # change_type → event_code_kind of its msg_code
+
+
+def normalize_event(item: dict[str, Any], batch: Batch) -> None:
+    """One event item → an activity message (when it concerns a customer) plus its typed change."""
+    event: Attrs = item["event"]
+    kind = _str(event.get("event_type"))
+    at = sent_at(item)
+    inbox = _str(event.get("open_kfid") or item.get("open_kfid"))
+    contact = _str(event.get("external_userid"))
+    servicer = _str(event.get("servicer_userid")) or None
+
+    if kind == "servicer_status_change":  # about an agent, not a conversation: no message
+        status = AgentStatus.ONLINE
+        if event.get("status") == 2:
+            status = AgentStatus.SUSPENDED if event.get("stop_type") == 1 else AgentStatus.OFFLINE
+        if servicer:
+            batch.agent_changes.append(AgentChange(agent_source_id=servicer, status=status,
+                                                   inbox_source_id=inbox or None))
+        return
+    if not contact:  # an event we do not know that names no customer: nothing to attach it to
+        contact = _str(item.get("external_userid"))
+        if not contact:
+            return
+
+    if kind == "enter_session":
+        attrs = {k: event[k] for k in ("scene", "scene_param", "wechat_channels") if event.get(k)}
+        batch.messages.append(_activity(item, event, "entered the session", attrs))
+        if event.get("welcome_code"):
+            batch.state_changes.append(StateChange(inbox_source_id=inbox, contact_source_id=contact, at=at,
+                                                   event_code=_str(event["welcome_code"]),
+                                                   event_code_kind="welcome"))
+    elif kind == "session_status_change":
+        change_type = event.get("change_type")
+        old, new = _str(event.get("old_servicer_userid")), _str(event.get("new_servicer_userid"))
+        attrs = {"change_type": change_type, "old_servicer_userid": old, "new_servicer_userid": new}
+        known = SESSION_CHANGES.get(change_type) if isinstance(change_type, int) else None
+        text = known[2].format(old=old or "a servicer", new=new or "a servicer") if known else "session changed"
+        batch.messages.append(_activity(item, event, text, attrs, new or old))
+        if known is not None:
+            code = _str(event.get("msg_code")) or None
+            batch.state_changes.append(StateChange(
+                inbox_source_id=inbox, contact_source_id=contact, at=at, status=known[0], platform_state=known[1],
+                assignee_source_id="" if change_type == 3 else new,
+                event_code=code, event_code_kind=CODE_KINDS.get(change_type) if code else None,
+            ))
+    elif kind == "msg_send_fail":
+        fail_type = event.get("fail_type")
+        code = fail_type if isinstance(fail_type, int) else None
+        reason = FAIL_REASONS.get(code, f"fail_type_{fail_type}") if code is not None else "unknown"
+        msgid = _str(event.get("fail_msgid"))
+        batch.messages.append(_activity(item, event, f"message {msgid} was not delivered: {reason}",
+                                        {"fail_msgid": msgid, "fail_type": fail_type, "failed_reason": reason}))
+        batch.message_updates.append(MessageUpdate(inbox_source_id=inbox, message_source_id=msgid, at=at,
+                                                   failed_reason=reason, failed_code=code))
+    elif kind in ("user_recall_msg", "servicer_recall_msg"):
+        msgid = _str(event.get("recall_msgid"))
+        who = "the customer" if kind == "user_recall_msg" else (servicer or "a servicer")
+        batch.messages.append(_activity(item, event, f"{who} recalled a message", {"recall_msgid": msgid}, servicer))
+        batch.message_updates.append(MessageUpdate(inbox_source_id=inbox, message_source_id=msgid, at=at,
+                                                   recalled=True))
+    elif kind == "reject_customer_msg_switch_change":
+        switch = event.get("reject_switch")
+        text = f"{servicer or 'a servicer'} {'rejects' if switch == 1 else 'accepts again'} this customer's messages"
+        batch.messages.append(_activity(item, event, text, {"reject_switch": switch}, servicer))
+    else:  # an event type we do not know yet: keep it visible and raw
+        batch.messages.append(_activity(item, event, kind or "event", {}, servicer))
