@@ -158,5 +158,7 @@ def callback_encrypt(
 # --------------------------------------------------------------------------- registry
 
 # Every top-level command, explicitly; add new groups (db, channel, simulator, serve, ...) here.
-for _command in (version_command, callback):
+from gateway.commands.db import db  # noqa: E402
+
+for _command in (version_command, callback, db):
     main.add_command(_command)

@@ -3,6 +3,7 @@
     GatewayError                      status_code, stable `code`
     ├── ConfigError                   500 config_error (bad settings; never a client's fault)
     ├── NotFound                      404 not_found
+    │   └── ChannelNotFound           404 channel_not_found
     ├── Conflict                      409 conflict
     │   └── ReplyNotAllowed           409 reply_not_allowed (+ reason: window_closed, quota_exhausted, ...)
     ├── InvalidRequest                422 validation_error (+ field)
@@ -68,6 +69,10 @@ class ConfigError(GatewayError):
 class NotFound(GatewayError):
     status_code = 404
     code = "not_found"
+
+
+class ChannelNotFound(NotFound):
+    code = "channel_not_found"
 
 
 class Conflict(GatewayError):

@@ -102,6 +102,14 @@ class SendResult(msgspec.Struct, kw_only=True):
     duplicate: bool = False  # the platform had already accepted this msgid (a retried send)
 
 
+class MediaFile(msgspec.Struct, kw_only=True):
+    """Downloaded platform media (image/voice/video/file)."""
+
+    content: bytes
+    content_type: str = "application/octet-stream"
+    filename: str | None = None
+
+
 class InboxInfo(msgspec.Struct, kw_only=True):
     source_id: str
     name: str
@@ -164,6 +172,10 @@ class Channel(Protocol):
 
     async def verify(self) -> None:
         """Fetch a token: proves the credentials work."""
+        ...
+
+    async def download_media(self, media_id: str) -> MediaFile:
+        """Fetch temporary media (valid 3 days on both platforms) for the media vault."""
         ...
 
 

@@ -96,7 +96,7 @@ def gettoken(request: Request, world: World) -> dict[str, Any]:
     return ok(access_token=grant.value, expires_in=int(grant.expires_at - now))
 
 
-@post("/cgi-bin/media/upload", status_code=200)
+@post("/cgi-bin/media/upload", status_code=200, request_max_body_size=21 * MB)
 async def media_upload(request: Request, world: World) -> dict[str, Any]:
     """Multipart field `media`; type=image|voice|video|file. Size/format limits of API.md §2.8."""
     corp = corp_for(request, world)

@@ -12,7 +12,7 @@ from litestar import Litestar, MediaType, Request, get, post
 from litestar.exceptions import PermissionDeniedException
 
 from gateway.errors import CallbackError
-from gateway.simulator import SimClock, World, create_simulator_app
+from gateway.simulator import World
 from gateway.simulator.driver_client import SimDriver
 from gateway.wechat.crypto import WeChatCrypto, check_plain_signature
 from gateway.wechat.xmlmsg import parse_xml
@@ -61,11 +61,6 @@ def receiver(inbox: list[dict[str, Any]], *, token: str = TOKEN) -> Litestar:
 
 
 @pytest.fixture
-def mp_world() -> World:
-    return World(seed=1, clock=SimClock(1_767_225_600.0, frozen=True))
-
-
-@pytest.fixture
 def mp_inbox() -> list[dict[str, Any]]:
     return []
 
@@ -76,11 +71,11 @@ def mp_receiver(mp_inbox: list[dict[str, Any]]) -> Litestar:
 
 
 @pytest.fixture
-async def mp_client(mp_world: World, mp_receiver: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+async def mp_sim(app: Litestar, sim: httpx.AsyncClient, mp_receiver: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """The simulator client, with pushed callbacks going to `mp_receiver`."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(mp_receiver), base_url="http://receiver") as cb:
-        app = create_simulator_app(mp_world, callback_client=cb)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as client:
-            yield client
+        app.state.dispatcher.set_client(cb)
+        yield sim
 
 
 async def make_account(client: httpx.AsyncClient, receiver_app: Litestar, mode: str) -> dict[str, Any]:
@@ -104,10 +99,10 @@ async def delivered(driver: SimDriver, inbox: list[dict[str, Any]], count: int) 
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_user_messages_match_the_samples_in_every_mode(
-    mp_client: httpx.AsyncClient, mp_receiver: Litestar, mp_inbox: list[dict[str, Any]], mode: str
+    mp_sim: httpx.AsyncClient, mp_receiver: Litestar, mp_inbox: list[dict[str, Any]], mode: str
 ) -> None:
-    driver = SimDriver(mp_client)
-    account = await make_account(mp_client, mp_receiver, mode)
+    driver = SimDriver(mp_sim)
+    account = await make_account(mp_sim, mp_receiver, mode)
     appid = account["appid"]
     openid = (await driver.mp_add_follower(appid, subscribe=False))["openid"]
     await driver.mp_subscribe(appid, openid)
@@ -133,19 +128,23 @@ async def test_user_messages_match_the_samples_in_every_mode(
     assert (messages[1]["Content"], messages[1]["bizmsgmenuid"]) == ("满意", "101")
     assert messages[6]["Label"] == "位置信息" and float(messages[6]["Location_X"]) > 0
     # A user's image can be fetched from the MP host while it lives.
-    token = (await mp_client.get("/mp/cgi-bin/token", params={
-        "grant_type": "client_credential", "appid": appid, "secret": account["secret"]})).json()["access_token"]
-    media = await mp_client.get("/mp/cgi-bin/media/get", params={"access_token": token,
-                                                                  "media_id": messages[2]["MediaId"]})
+    token = (
+        await mp_sim.get(
+            "/mp/cgi-bin/token", params={"grant_type": "client_credential", "appid": appid, "secret": account["secret"]}
+        )
+    ).json()["access_token"]
+    media = await mp_sim.get(
+        "/mp/cgi-bin/media/get", params={"access_token": token, "media_id": messages[2]["MediaId"]}
+    )
     assert media.content.startswith(b"\xff\xd8")
 
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_envelope_and_query_per_mode(
-    mp_client: httpx.AsyncClient, mp_receiver: Litestar, mp_inbox: list[dict[str, Any]], mode: str
+    mp_sim: httpx.AsyncClient, mp_receiver: Litestar, mp_inbox: list[dict[str, Any]], mode: str
 ) -> None:
-    driver = SimDriver(mp_client)
-    account = await make_account(mp_client, mp_receiver, mode)
+    driver = SimDriver(mp_sim)
+    account = await make_account(mp_sim, mp_receiver, mode)
     openid = (await driver.mp_add_follower(account["appid"]))["openid"]
     await delivered(driver, mp_inbox, 1)
     [item] = mp_inbox
@@ -167,18 +166,24 @@ async def test_envelope_and_query_per_mode(
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_events_match_the_samples(
-    mp_client: httpx.AsyncClient, mp_receiver: Litestar, mp_inbox: list[dict[str, Any]], mode: str
+    mp_sim: httpx.AsyncClient, mp_receiver: Litestar, mp_inbox: list[dict[str, Any]], mode: str
 ) -> None:
-    driver = SimDriver(mp_client)
-    account = await make_account(mp_client, mp_receiver, mode)
+    driver = SimDriver(mp_sim)
+    account = await make_account(mp_sim, mp_receiver, mode)
     appid = account["appid"]
-    token = (await mp_client.get("/mp/cgi-bin/token", params={
-        "grant_type": "client_credential", "appid": appid, "secret": account["secret"]})).json()["access_token"]
+    token = (
+        await mp_sim.get(
+            "/mp/cgi-bin/token", params={"grant_type": "client_credential", "appid": appid, "secret": account["secret"]}
+        )
+    ).json()["access_token"]
     wechat_id = account["wechat_id"]
     for name in ("test1", "test2"):
         kf_account = f"{name}@{wechat_id}"
-        await mp_client.post("/mp/customservice/kfaccount/add", params={"access_token": token},
-                             json={"kf_account": kf_account, "nickname": name})
+        await mp_sim.post(
+            "/mp/customservice/kfaccount/add",
+            params={"access_token": token},
+            json={"kf_account": kf_account, "nickname": name},
+        )
         await driver.mp_kf_bind(appid, kf_account, f"wx_{name}_worker")
         await driver.mp_kf_online(appid, kf_account)
     kf1, kf2 = f"test1@{wechat_id}", f"test2@{wechat_id}"
@@ -186,8 +191,9 @@ async def test_events_match_the_samples(
     await driver.mp_event(appid, openid, "CLICK", "V1001_GOOD")
     await driver.mp_event(appid, openid, "VIEW", "https://example.com")
     await driver.mp_event(appid, openid, "SCAN", "123")
-    created = await mp_client.post("/mp/customservice/kfsession/create", params={"access_token": token},
-                                   json={"kf_account": kf1, "openid": openid})
+    created = await mp_sim.post(
+        "/mp/customservice/kfsession/create", params={"access_token": token}, json={"kf_account": kf1, "openid": openid}
+    )
     assert created.json()["errcode"] == 0
     await driver.mp_kf_switch(appid, openid, kf2)
     await driver.mp_kf_close(appid, kf2, openid)
@@ -211,27 +217,26 @@ async def test_events_match_the_samples(
 
 
 async def test_a_receiver_with_another_token_refuses_every_push(
-    mp_world: World, mp_inbox: list[dict[str, Any]]
+    app: Litestar, sim: httpx.AsyncClient, world: World, mp_inbox: list[dict[str, Any]]
 ) -> None:
-    mp_world.config.callback_retries = 1
+    world.config.callback_retries = 1
     strict = receiver(mp_inbox, token="someOtherToken")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(strict), base_url="http://receiver") as cb:
-        app = create_simulator_app(mp_world, callback_client=cb)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as client:
-            driver = SimDriver(client)
-            account = await make_account(client, strict, "safe")
-            await driver.mp_add_follower(account["appid"])
-            await driver.flush_callbacks()
-            [record] = await driver.callbacks()
-            assert record["state"] == "failed" and [a["status"] for a in record["attempts"]] == [403, 403]
-            assert mp_inbox == []
-            assert (await driver.mp_verify_url(account["appid"]))["ok"] is False
+        app.state.dispatcher.set_client(cb)
+        driver = SimDriver(sim)
+        account = await make_account(sim, strict, "safe")
+        await driver.mp_add_follower(account["appid"])
+        await driver.flush_callbacks()
+        [record] = await driver.callbacks()
+        assert record["state"] == "failed" and [a["status"] for a in record["attempts"]] == [403, 403]
+        assert mp_inbox == []
+        assert (await driver.mp_verify_url(account["appid"]))["ok"] is False
 
 
-async def test_url_verification(mp_client: httpx.AsyncClient, mp_receiver: Litestar) -> None:
-    driver = SimDriver(mp_client)
+async def test_url_verification(mp_sim: httpx.AsyncClient, mp_receiver: Litestar) -> None:
+    driver = SimDriver(mp_sim)
     for mode in MODES:  # the echostr is plain in every mode
-        account = await make_account(mp_client, mp_receiver, mode)
+        account = await make_account(mp_sim, mp_receiver, mode)
         result = await driver.mp_verify_url(account["appid"])
         assert result["ok"] is True and result["body"] == result["echostr"] and result["status"] == 200
     bare = await driver.mp_create_app()
@@ -239,15 +244,16 @@ async def test_url_verification(mp_client: httpx.AsyncClient, mp_receiver: Lites
 
 
 async def test_no_callback_without_a_url_and_mode_switch(
-    mp_client: httpx.AsyncClient, mp_receiver: Litestar, mp_inbox: list[dict[str, Any]]
+    mp_sim: httpx.AsyncClient, mp_receiver: Litestar, mp_inbox: list[dict[str, Any]]
 ) -> None:
-    driver = SimDriver(mp_client)
+    driver = SimDriver(mp_sim)
     bare = await driver.mp_create_app()
     openid = (await driver.mp_add_follower(bare["appid"]))["openid"]
     await driver.mp_user_text(bare["appid"], openid, "hello?")
     assert await driver.callbacks() == []
-    await driver.mp_configure(bare["appid"], callback_url=URL, callback_token=TOKEN, encoding_aes_key=AES_KEY,
-                              callback_mode="safe")
+    await driver.mp_configure(
+        bare["appid"], callback_url=URL, callback_token=TOKEN, encoding_aes_key=AES_KEY, callback_mode="safe"
+    )
     mp_receiver.state.appids.append(bare["appid"])
     await driver.mp_user_text(bare["appid"], openid, "now?")
     [message] = await delivered(driver, mp_inbox, 1)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from gateway.simulator import SimClock, World, create_simulator_app
+from gateway.simulator import World
 from gateway.simulator.driver_client import SimDriver
 
 DATA = Path(__file__).parent.parent / "data" / "mp_kefu"
@@ -44,30 +43,13 @@ class MpApi:
 
 
 @pytest.fixture
-def mp_world() -> World:
-    return World(seed=1, clock=SimClock(1_767_225_600.0, frozen=True))
+async def mp_account(driver: SimDriver) -> dict[str, Any]:
+    return await driver.mp_create_app(wechat_id="kftest")
 
 
 @pytest.fixture
-async def mp_client(mp_world: World) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_simulator_app(mp_world)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as client:
-        yield client
-
-
-@pytest.fixture
-def mp_driver(mp_client: httpx.AsyncClient) -> SimDriver:
-    return SimDriver(mp_client)
-
-
-@pytest.fixture
-async def mp_account(mp_driver: SimDriver) -> dict[str, Any]:
-    return await mp_driver.mp_create_app(wechat_id="kftest")
-
-
-@pytest.fixture
-async def mp_api(mp_client: httpx.AsyncClient, mp_account: dict[str, Any]) -> MpApi:
-    api = MpApi(mp_client, "", mp_account)
+async def mp_api(sim: httpx.AsyncClient, mp_account: dict[str, Any]) -> MpApi:
+    api = MpApi(sim, "", mp_account)
     await api.renew()
     return api
 
@@ -77,9 +59,7 @@ def sample(name: str) -> Any:
 
 
 async def add(api: MpApi, kf_account: str, nickname: str = "客服1") -> int:
-    return (await api.post("/customservice/kfaccount/add", {"kf_account": kf_account, "nickname": nickname}))[
-        "errcode"
-    ]
+    return (await api.post("/customservice/kfaccount/add", {"kf_account": kf_account, "nickname": nickname}))["errcode"]
 
 
 async def kf_list(api: MpApi) -> dict[str, dict[str, Any]]:
@@ -153,24 +133,24 @@ async def invite(api: MpApi, kf_account: str, wx: str) -> int:
 
 
 async def test_inviteworker_lifecycle(
-    mp_api: MpApi, mp_driver: SimDriver, mp_account: dict[str, Any], mp_world: World
+    mp_api: MpApi, driver: SimDriver, mp_account: dict[str, Any], world: World
 ) -> None:
     await add(mp_api, "test1@kftest")
     assert await invite(mp_api, "test1@kftest", "kfwx_alice") == 0
     listed = (await kf_list(mp_api))["test1@kftest"]
     assert listed["invite_wx"] == "kfwx_alice" and listed["invite_status"] == "waiting"
-    assert isinstance(listed["invite_expire_time"], int) and listed["invite_expire_time"] > mp_world.now()
+    assert isinstance(listed["invite_expire_time"], int) and listed["invite_expire_time"] > world.now()
     assert await invite(mp_api, "test1@kftest", "kfwx_bob") == 65411  # one pending invitation per kf
-    await mp_driver.mp_kf_bind(mp_account["appid"], "test1@kftest", reject=True)
+    await driver.mp_kf_bind(mp_account["appid"], "test1@kftest", reject=True)
     assert (await kf_list(mp_api))["test1@kftest"]["invite_status"] == "rejected"
     assert await invite(mp_api, "test1@kftest", "kfwx_alice") == 0
-    await mp_driver.mp_kf_bind(mp_account["appid"], "test1@kftest")  # alice accepts
+    await driver.mp_kf_bind(mp_account["appid"], "test1@kftest")  # alice accepts
     listed = (await kf_list(mp_api))["test1@kftest"]
     assert listed["kf_wx"] == "kfwx_alice" and "invite_wx" not in listed
     assert await invite(mp_api, "test1@kftest", "kfwx_bob") == 65412  # already bound
 
 
-async def test_inviteworker_errors(mp_api: MpApi, mp_driver: SimDriver, mp_world: World) -> None:
+async def test_inviteworker_errors(mp_api: MpApi, driver: SimDriver, world: World) -> None:
     await add(mp_api, "a@kftest")
     await add(mp_api, "b@kftest")
     await add(mp_api, "c@kftest")
@@ -179,33 +159,33 @@ async def test_inviteworker_errors(mp_api: MpApi, mp_driver: SimDriver, mp_world
     assert await invite(mp_api, "a@kftest", "abc") == 65409  # too short
     assert await invite(mp_api, "a@kftest", "kfwx_alice") == 0
     assert await invite(mp_api, "b@kftest", "kfwx_alice") == 65408  # invitation already sent to alice
-    await mp_driver.mp_kf_bind(next(iter(mp_world.state.mp_apps)), "c@kftest", "kfwx_carol")
+    await driver.mp_kf_bind(next(iter(world.state.mp_apps)), "c@kftest", "kfwx_carol")
     assert await invite(mp_api, "b@kftest", "kfwx_carol") == 65407  # carol is already a kf here
-    mp_world.clock.advance(8 * 86400)  # the invitation to alice expired
+    world.clock.advance(8 * 86400)  # the invitation to alice expired
     await mp_api.renew()
     assert (await kf_list(mp_api))["a@kftest"]["invite_status"] == "expired"
     assert await invite(mp_api, "b@kftest", "kfwx_alice") == 0
 
 
 async def test_inviteworker_refuses_a_worker_bound_too_often(
-    mp_api: MpApi, mp_client: httpx.AsyncClient, mp_driver: SimDriver
+    mp_api: MpApi, sim: httpx.AsyncClient, driver: SimDriver
 ) -> None:
     for n in range(5):  # dave already serves five other official accounts
-        other = await mp_driver.mp_create_app(wechat_id=f"other{n}")
+        other = await driver.mp_create_app(wechat_id=f"other{n}")
         params = {"grant_type": "client_credential", "appid": other["appid"], "secret": other["secret"]}
-        token = (await mp_client.get("/mp/cgi-bin/token", params=params)).json()["access_token"]
-        assert await add(MpApi(mp_client, token), f"dave@other{n}") == 0
-        await mp_driver.mp_kf_bind(other["appid"], f"dave@other{n}", "kfwx_dave")
+        token = (await sim.get("/mp/cgi-bin/token", params=params)).json()["access_token"]
+        assert await add(MpApi(sim, token), f"dave@other{n}") == 0
+        await driver.mp_kf_bind(other["appid"], f"dave@other{n}", "kfwx_dave")
     await add(mp_api, "a@kftest")
     assert await invite(mp_api, "a@kftest", "kfwx_dave") == 65410
     assert await invite(mp_api, "a@kftest", "kfwx_erin") == 0
 
 
-async def test_uploadheadimg(mp_api: MpApi, mp_client: httpx.AsyncClient) -> None:
+async def test_uploadheadimg(mp_api: MpApi, sim: httpx.AsyncClient) -> None:
     await add(mp_api, "test1@kftest")
 
     async def upload(files: dict[str, Any] | None, kf_account: str = "test1@kftest") -> int:
-        response = await mp_client.post(
+        response = await sim.post(
             "/mp/customservice/kfaccount/uploadheadimg",
             params={"access_token": mp_api.token, "kf_account": kf_account},
             files=files,
@@ -221,17 +201,15 @@ async def test_uploadheadimg(mp_api: MpApi, mp_client: httpx.AsyncClient) -> Non
     assert await upload({"media": ("head.jpg", JPEG, "image/jpeg")}, "nobody@kftest") == 65401
 
 
-async def test_online_list_matches_the_sample(
-    mp_api: MpApi, mp_driver: SimDriver, mp_account: dict[str, Any]
-) -> None:
+async def test_online_list_matches_the_sample(mp_api: MpApi, driver: SimDriver, mp_account: dict[str, Any]) -> None:
     appid = mp_account["appid"]
     for name in ("test1@kftest", "test2@kftest", "test3@kftest"):
         await add(mp_api, name)
-    await mp_driver.mp_kf_bind(appid, "test1@kftest", "kfwx_one")
-    await mp_driver.mp_kf_bind(appid, "test2@kftest", "kfwx_two")
-    await mp_driver.mp_kf_online(appid, "test1@kftest")
-    await mp_driver.mp_kf_online(appid, "test2@kftest")
-    follower = await mp_driver.mp_add_follower(appid)
+    await driver.mp_kf_bind(appid, "test1@kftest", "kfwx_one")
+    await driver.mp_kf_bind(appid, "test2@kftest", "kfwx_two")
+    await driver.mp_kf_online(appid, "test1@kftest")
+    await driver.mp_kf_online(appid, "test2@kftest")
+    follower = await driver.mp_add_follower(appid)
     body = {"kf_account": "test2@kftest", "openid": follower["openid"]}
     assert (await mp_api.post("/customservice/kfsession/create", body))["errcode"] == 0
 
@@ -244,12 +222,12 @@ async def test_online_list_matches_the_sample(
     assert set(online) == {"test1@kftest", "test2@kftest"}  # test3 is offline
     assert online["test1@kftest"]["status"] == 1
     assert (online["test1@kftest"]["accepted_case"], online["test2@kftest"]["accepted_case"]) == (0, 1)
-    await mp_driver.mp_kf_online(appid, "test1@kftest", online=False)
+    await driver.mp_kf_online(appid, "test1@kftest", online=False)
     answer = await mp_api.get("/cgi-bin/customservice/getonlinekflist")
     assert [item["kf_account"] for item in answer["kf_online_list"]] == ["test2@kftest"]
 
 
-async def test_an_unbound_kf_cannot_go_online(mp_api: MpApi, mp_driver: SimDriver, mp_account: dict[str, Any]) -> None:
+async def test_an_unbound_kf_cannot_go_online(mp_api: MpApi, driver: SimDriver, mp_account: dict[str, Any]) -> None:
     await add(mp_api, "test1@kftest")
     with pytest.raises(RuntimeError, match="409"):
-        await mp_driver.mp_kf_online(mp_account["appid"], "test1@kftest")
+        await driver.mp_kf_online(mp_account["appid"], "test1@kftest")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from gateway.simulator import SimClock, World, create_simulator_app
+from gateway.simulator import World
 from gateway.simulator.driver_client import SimDriver
 
 DATA = Path(__file__).parent.parent / "data" / "mp_kefu"
@@ -70,133 +69,126 @@ class MpEnv:
 
 
 @pytest.fixture
-def mp_world() -> World:
-    return World(seed=1, clock=SimClock(float(START), frozen=True))
-
-
-@pytest.fixture
-async def mp_client(mp_world: World) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_simulator_app(mp_world)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as client:
-        yield client
-
-
-@pytest.fixture
-async def mp(mp_client: httpx.AsyncClient, mp_world: World) -> MpEnv:
-    env = MpEnv(mp_client, mp_world, await SimDriver(mp_client).mp_create_app(wechat_id="kftest"))
+async def mp_env(sim: httpx.AsyncClient, world: World) -> MpEnv:
+    env = MpEnv(sim, world, await SimDriver(sim).mp_create_app(wechat_id="kftest"))
     await env.renew()
     return env
 
 
-async def test_create_needs_a_bound_online_kf(mp: MpEnv) -> None:
-    openid = await mp.follower()
-    unbound = await mp.kf("unbound", bound=False, online=False)
-    offline = await mp.kf("offline", online=False)
-    assert await mp.session("create", unbound, openid) == 65402
-    assert await mp.session("create", offline, openid) == 65415
-    assert await mp.session("create", "nobody@kftest", openid) == 65401
-    assert await mp.session("create", offline, "oUnknown") == 40003
+async def test_create_needs_a_bound_online_kf(mp_env: MpEnv) -> None:
+    openid = await mp_env.follower()
+    unbound = await mp_env.kf("unbound", bound=False, online=False)
+    offline = await mp_env.kf("offline", online=False)
+    assert await mp_env.session("create", unbound, openid) == 65402
+    assert await mp_env.session("create", offline, openid) == 65415
+    assert await mp_env.session("create", "nobody@kftest", openid) == 65401
+    assert await mp_env.session("create", offline, "oUnknown") == 40003
 
 
-async def test_session_lifecycle_matches_the_samples(mp: MpEnv) -> None:
-    openid, other_openid = await mp.follower(), await mp.follower()
-    kf1, kf2 = await mp.kf("test1"), await mp.kf("test2")
+async def test_session_lifecycle_matches_the_samples(mp_env: MpEnv) -> None:
+    openid, other_openid = await mp_env.follower(), await mp_env.follower()
+    kf1, kf2 = await mp_env.kf("test1"), await mp_env.kf("test2")
     body = sample("kfsession_create_request.json") | {"kf_account": kf1, "openid": openid}
-    assert await mp.post("/customservice/kfsession/create", body) == {"errcode": 0, "errmsg": "ok"}
-    assert await mp.session("create", kf1, openid) == 0  # already exists: still 0
-    assert await mp.session("create", kf2, openid) == 65414  # served by another kf
-    mp.world.clock.advance(5)
-    assert await mp.session("create", kf1, other_openid) == 0
+    assert await mp_env.post("/customservice/kfsession/create", body) == {"errcode": 0, "errmsg": "ok"}
+    assert await mp_env.session("create", kf1, openid) == 0  # already exists: still 0
+    assert await mp_env.session("create", kf2, openid) == 65414  # served by another kf
+    mp_env.world.clock.advance(5)
+    assert await mp_env.session("create", kf1, other_openid) == 0
 
-    got = await mp.get("/customservice/kfsession/getsession", openid=openid)
+    got = await mp_env.get("/customservice/kfsession/getsession", openid=openid)
     assert shape(got) == shape(sample("kfsession_getsession_response.json"))
     assert got == {"createtime": START, "kf_account": kf1}
-    listed = await mp.get("/customservice/kfsession/getsessionlist", kf_account=kf1)
+    listed = await mp_env.get("/customservice/kfsession/getsessionlist", kf_account=kf1)
     assert shape(listed) == shape(sample("kfsession_getsessionlist_response.json"))
-    assert listed["sessionlist"] == [{"createtime": START, "openid": openid},
-                                     {"createtime": START + 5, "openid": other_openid}]
-    assert (await mp.get("/customservice/kfsession/getsessionlist", kf_account=kf2))["sessionlist"] == []
-    assert (await mp.get("/customservice/kfsession/getsessionlist", kf_account="x@kftest"))["errcode"] == 65401
+    assert listed["sessionlist"] == [
+        {"createtime": START, "openid": openid},
+        {"createtime": START + 5, "openid": other_openid},
+    ]
+    assert (await mp_env.get("/customservice/kfsession/getsessionlist", kf_account=kf2))["sessionlist"] == []
+    assert (await mp_env.get("/customservice/kfsession/getsessionlist", kf_account="x@kftest"))["errcode"] == 65401
 
-    assert await mp.session("close", kf2, openid) == 65414
+    assert await mp_env.session("close", kf2, openid) == 65414
     close = sample("kfsession_close_request.json") | {"kf_account": kf1, "openid": openid}
-    assert await mp.post("/customservice/kfsession/close", close) == {"errcode": 0, "errmsg": "ok"}
-    assert await mp.session("close", kf1, openid) == 65413
-    assert await mp.get("/customservice/kfsession/getsession", openid=openid) == {"createtime": 0, "kf_account": ""}
-    assert (await mp.get("/customservice/kfsession/getsession", openid="oUnknown"))["errcode"] == 40003
+    assert await mp_env.post("/customservice/kfsession/close", close) == {"errcode": 0, "errmsg": "ok"}
+    assert await mp_env.session("close", kf1, openid) == 65413
+    assert await mp_env.get("/customservice/kfsession/getsession", openid=openid) == {"createtime": 0, "kf_account": ""}
+    assert (await mp_env.get("/customservice/kfsession/getsession", openid="oUnknown"))["errcode"] == 40003
 
 
-async def test_no_wait_case_without_transfer_to_kf(mp: MpEnv) -> None:
-    openid = await mp.follower()
-    await mp.driver.mp_user_text(mp.appid, openid, "hello")
-    assert await mp.get("/customservice/kfsession/getwaitcase") == {"count": 0, "waitcaselist": []}
+async def test_no_wait_case_without_transfer_to_kf(mp_env: MpEnv) -> None:
+    openid = await mp_env.follower()
+    await mp_env.driver.mp_user_text(mp_env.appid, openid, "hello")
+    assert await mp_env.get("/customservice/kfsession/getwaitcase") == {"count": 0, "waitcaselist": []}
 
 
-async def test_wait_queue(mp: MpEnv) -> None:
-    await mp.driver.mp_configure(mp.appid, transfer_to_kf=True)
-    openids = [await mp.follower() for _ in range(150)]
+async def test_wait_queue(mp_env: MpEnv) -> None:
+    await mp_env.driver.mp_configure(mp_env.appid, transfer_to_kf=True)
+    openids = [await mp_env.follower() for _ in range(150)]
     for n, openid in enumerate(openids):
-        mp.world.clock.advance(1)
-        await mp.driver.mp_user_text(mp.appid, openid, f"question {n}")
-    mp.world.clock.advance(10)
-    await mp.driver.mp_user_text(mp.appid, openids[0], "anyone?")  # refreshes latest_time, keeps the place
-    cases = await mp.get("/customservice/kfsession/getwaitcase")
+        mp_env.world.clock.advance(1)
+        await mp_env.driver.mp_user_text(mp_env.appid, openid, f"question {n}")
+    mp_env.world.clock.advance(10)
+    await mp_env.driver.mp_user_text(mp_env.appid, openids[0], "anyone?")  # refreshes latest_time, keeps the place
+    cases = await mp_env.get("/customservice/kfsession/getwaitcase")
     assert shape(cases) == shape(sample("kfsession_getwaitcase_response.json"))
     assert cases["count"] == 150 and len(cases["waitcaselist"]) == 100
     assert [c["openid"] for c in cases["waitcaselist"]] == openids[:100]
     assert cases["waitcaselist"][0]["latest_time"] == START + 160
     assert cases["waitcaselist"][1]["latest_time"] == START + 2
 
-    kf = await mp.kf("test1")
-    taken = await mp.driver.mp_kf_accept(mp.appid, kf)  # the oldest case
+    kf = await mp_env.kf("test1")
+    taken = await mp_env.driver.mp_kf_accept(mp_env.appid, kf)  # the oldest case
     assert taken["openid"] == openids[0]
-    assert await mp.session("create", kf, openids[1]) == 0  # an API create also takes the case
-    cases = await mp.get("/customservice/kfsession/getwaitcase")
+    assert await mp_env.session("create", kf, openids[1]) == 0  # an API create also takes the case
+    cases = await mp_env.get("/customservice/kfsession/getwaitcase")
     assert cases["count"] == 148 and cases["waitcaselist"][0]["openid"] == openids[2]
-    await mp.driver.mp_user_text(mp.appid, openids[0], "thanks")  # in a session: not queued again
-    assert (await mp.get("/customservice/kfsession/getwaitcase"))["count"] == 148
+    await mp_env.driver.mp_user_text(mp_env.appid, openids[0], "thanks")  # in a session: not queued again
+    assert (await mp_env.get("/customservice/kfsession/getwaitcase"))["count"] == 148
 
 
-async def test_driver_accept_and_switch_need_a_ready_kf(mp: MpEnv) -> None:
-    await mp.driver.mp_configure(mp.appid, transfer_to_kf=True)
-    openid = await mp.follower()
-    offline = await mp.kf("offline", online=False)
+async def test_driver_accept_and_switch_need_a_ready_kf(mp_env: MpEnv) -> None:
+    await mp_env.driver.mp_configure(mp_env.appid, transfer_to_kf=True)
+    openid = await mp_env.follower()
+    offline = await mp_env.kf("offline", online=False)
     with pytest.raises(RuntimeError, match="409"):
-        await mp.driver.mp_kf_accept(mp.appid, offline)  # no wait case yet
-    await mp.driver.mp_user_text(mp.appid, openid, "hi")
+        await mp_env.driver.mp_kf_accept(mp_env.appid, offline)  # no wait case yet
+    await mp_env.driver.mp_user_text(mp_env.appid, openid, "hi")
     with pytest.raises(RuntimeError, match="65415"):
-        await mp.driver.mp_kf_accept(mp.appid, offline)
-    kf1 = await mp.kf("test1")
-    await mp.driver.mp_kf_accept(mp.appid, kf1, openid)
+        await mp_env.driver.mp_kf_accept(mp_env.appid, offline)
+    kf1 = await mp_env.kf("test1")
+    await mp_env.driver.mp_kf_accept(mp_env.appid, kf1, openid)
     with pytest.raises(RuntimeError, match="65415"):
-        await mp.driver.mp_kf_switch(mp.appid, openid, offline)
-    kf2 = await mp.kf("test2")
-    switched = await mp.driver.mp_kf_switch(mp.appid, openid, kf2)
+        await mp_env.driver.mp_kf_switch(mp_env.appid, openid, offline)
+    kf2 = await mp_env.kf("test2")
+    switched = await mp_env.driver.mp_kf_switch(mp_env.appid, openid, kf2)
     assert switched["kf_account"] == kf2
-    assert (await mp.get("/customservice/kfsession/getsession", openid=openid))["kf_account"] == kf2
+    assert (await mp_env.get("/customservice/kfsession/getsession", openid=openid))["kf_account"] == kf2
     with pytest.raises(RuntimeError, match="409"):
-        await mp.driver.mp_kf_close(mp.appid, kf1, openid)
-    await mp.driver.mp_kf_close(mp.appid, kf2, openid)
-    assert (await mp.get("/customservice/kfsession/getsession", openid=openid))["kf_account"] == ""
+        await mp_env.driver.mp_kf_close(mp_env.appid, kf1, openid)
+    await mp_env.driver.mp_kf_close(mp_env.appid, kf2, openid)
+    assert (await mp_env.get("/customservice/kfsession/getsession", openid=openid))["kf_account"] == ""
 
 
-async def test_msgrecord_lists_both_directions(mp: MpEnv) -> None:
-    openid = await mp.follower()
-    kf = await mp.kf("test1")
-    await mp.session("create", kf, openid)
-    await mp.driver.mp_user_text(mp.appid, openid, "你好，有什么事情？")
-    mp.world.clock.advance(10)
-    await mp.driver.mp_user_message(mp.appid, openid, "image")
-    mp.world.clock.advance(10)
-    await mp.driver.mp_kf_send(mp.appid, kf, openid, text={"content": "您好，客服test1为您服务。"})
-    media = await mp.client.post(
-        "/mp/cgi-bin/media/upload", params={"access_token": mp.token, "type": "voice"},
+async def test_msgrecord_lists_both_directions(mp_env: MpEnv) -> None:
+    openid = await mp_env.follower()
+    kf = await mp_env.kf("test1")
+    await mp_env.session("create", kf, openid)
+    await mp_env.driver.mp_user_text(mp_env.appid, openid, "你好，有什么事情？")
+    mp_env.world.clock.advance(10)
+    await mp_env.driver.mp_user_message(mp_env.appid, openid, "image")
+    mp_env.world.clock.advance(10)
+    await mp_env.driver.mp_kf_send(mp_env.appid, kf, openid, text={"content": "您好，客服test1为您服务。"})
+    media = await mp_env.client.post(
+        "/mp/cgi-bin/media/upload",
+        params={"access_token": mp_env.token, "type": "voice"},
         files={"media": ("v.amr", b"#!AMR\n" + b"0" * 20, "audio/amr")},
     )
-    await mp.post("/cgi-bin/message/custom/send",
-                  {"touser": openid, "msgtype": "voice", "voice": {"media_id": media.json()["media_id"]}})
+    await mp_env.post(
+        "/cgi-bin/message/custom/send",
+        {"touser": openid, "msgtype": "voice", "voice": {"media_id": media.json()["media_id"]}},
+    )
 
-    answer = await mp.records(START, START + 3600)
+    answer = await mp_env.records(START, START + 3600)
     expected = sample("msgrecord_getmsglist_response_gochat.json")
     assert shape(answer) == shape(expected)
     assert [(r["opercode"], r["text"], r["worker"], r["time"]) for r in answer["recordlist"]] == [
@@ -207,24 +199,27 @@ async def test_msgrecord_lists_both_directions(mp: MpEnv) -> None:
     ]
     assert {r["openid"] for r in answer["recordlist"]} == {openid}
     assert answer["number"] == 4 and answer["msgid"] == 5
-    assert (await mp.records(START + 15, START + 3600))["number"] == 2  # time filter
+    assert (await mp_env.records(START + 15, START + 3600))["number"] == 2  # time filter
 
 
-async def test_msgrecord_pages_by_msgid(mp: MpEnv) -> None:
-    openid = await mp.follower()
+async def test_msgrecord_pages_by_msgid(mp_env: MpEnv) -> None:
+    openid = await mp_env.follower()
     for n in range(5):
-        await mp.driver.mp_user_text(mp.appid, openid, f"m{n}")
+        await mp_env.driver.mp_user_text(mp_env.appid, openid, f"m{n}")
     texts, msgid = [], 1
     while True:
-        page = await mp.records(START, START + 60, msgid=msgid, number=2)
+        page = await mp_env.records(START, START + 60, msgid=msgid, number=2)
         texts += [r["text"] for r in page["recordlist"]]
         if page["number"] < 2:
             break
         msgid = page["msgid"]
     assert texts == ["m0", "m1", "m2", "m3", "m4"]
-    assert msgid == 5 and page == {"recordlist": [{"openid": openid, "opercode": 2003, "text": "m4",
-                                                   "time": START, "worker": ""}], "number": 1, "msgid": 6}
-    assert await mp.records(START, START + 60, msgid=6, number=2) == {"recordlist": [], "number": 0, "msgid": 6}
+    assert msgid == 5 and page == {
+        "recordlist": [{"openid": openid, "opercode": 2003, "text": "m4", "time": START, "worker": ""}],
+        "number": 1,
+        "msgid": 6,
+    }
+    assert await mp_env.records(START, START + 60, msgid=6, number=2) == {"recordlist": [], "number": 0, "msgid": 6}
 
 
 @pytest.mark.parametrize(
@@ -239,10 +234,10 @@ async def test_msgrecord_pages_by_msgid(mp: MpEnv) -> None:
         ({"endtime": START, "msgid": 1, "number": 10}, 65416),
     ],
 )
-async def test_msgrecord_errors(mp: MpEnv, body: dict[str, Any], errcode: int) -> None:
-    assert (await mp.post("/customservice/msgrecord/getmsglist", body))["errcode"] == errcode
+async def test_msgrecord_errors(mp_env: MpEnv, body: dict[str, Any], errcode: int) -> None:
+    assert (await mp_env.post("/customservice/msgrecord/getmsglist", body))["errcode"] == errcode
 
 
-async def test_msgrecord_accepts_the_sample_request(mp: MpEnv) -> None:
-    answer = await mp.post("/customservice/msgrecord/getmsglist", sample("msgrecord_getmsglist_request.json"))
+async def test_msgrecord_accepts_the_sample_request(mp_env: MpEnv) -> None:
+    answer = await mp_env.post("/customservice/msgrecord/getmsglist", sample("msgrecord_getmsglist_request.json"))
     assert answer == {"recordlist": [], "number": 0, "msgid": 1}

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from gateway.simulator import SimClock, World, create_simulator_app
+from gateway.simulator import World
 from gateway.simulator.driver_client import SimDriver
 
 DATA = Path(__file__).parent.parent / "data" / "mp_kefu"
@@ -18,20 +17,8 @@ START = 1_767_225_600.0  # 2026-01-01 00:00 UTC = 08:00 in Beijing
 
 
 @pytest.fixture
-def mp_world() -> World:
-    return World(seed=1, clock=SimClock(START, frozen=True))
-
-
-@pytest.fixture
-async def mp_client(mp_world: World) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_simulator_app(mp_world)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as client:
-        yield client
-
-
-@pytest.fixture
-async def mp_account(mp_client: httpx.AsyncClient) -> dict[str, Any]:
-    return await SimDriver(mp_client).mp_create_app()
+async def mp_account(sim: httpx.AsyncClient) -> dict[str, Any]:
+    return await SimDriver(sim).mp_create_app()
 
 
 async def get_token(client: httpx.AsyncClient, account: dict[str, Any], **override: str) -> dict[str, Any]:
@@ -50,13 +37,13 @@ async def errcode_with(client: httpx.AsyncClient, token: str) -> int:
     return response.json().get("errcode", 0)
 
 
-async def test_token_answer_matches_the_sample(mp_client: httpx.AsyncClient, mp_account: dict[str, Any]) -> None:
+async def test_token_answer_matches_the_sample(sim: httpx.AsyncClient, mp_account: dict[str, Any]) -> None:
     sample = json.loads((DATA / "mp_token_response.json").read_text())
-    answer = await get_token(mp_client, mp_account)
+    answer = await get_token(sim, mp_account)
     assert answer.keys() == sample.keys()
     assert {k: type(v) for k, v in answer.items()} == {k: type(v) for k, v in sample.items()}
     assert answer["expires_in"] == 7200
-    assert await errcode_with(mp_client, answer["access_token"]) == 0
+    assert await errcode_with(sim, answer["access_token"]) == 0
 
 
 @pytest.mark.parametrize(
@@ -70,103 +57,103 @@ async def test_token_answer_matches_the_sample(mp_client: httpx.AsyncClient, mp_
     ],
 )
 async def test_token_refuses_bad_credentials(
-    mp_client: httpx.AsyncClient, mp_account: dict[str, Any], override: dict[str, str], errcode: int
+    sim: httpx.AsyncClient, mp_account: dict[str, Any], override: dict[str, str], errcode: int
 ) -> None:
-    assert (await get_token(mp_client, mp_account, **override))["errcode"] == errcode
+    assert (await get_token(sim, mp_account, **override))["errcode"] == errcode
 
 
 async def test_fetching_again_invalidates_the_previous_token(
-    mp_client: httpx.AsyncClient, mp_account: dict[str, Any]
+    sim: httpx.AsyncClient, mp_account: dict[str, Any]
 ) -> None:
-    first = (await get_token(mp_client, mp_account))["access_token"]
-    second = (await get_token(mp_client, mp_account))["access_token"]
+    first = (await get_token(sim, mp_account))["access_token"]
+    second = (await get_token(sim, mp_account))["access_token"]
     assert first != second
-    assert await errcode_with(mp_client, first) == 40014
-    assert await errcode_with(mp_client, second) == 0
+    assert await errcode_with(sim, first) == 40014
+    assert await errcode_with(sim, second) == 0
 
 
 async def test_token_expires_after_its_lifetime(
-    mp_client: httpx.AsyncClient, mp_account: dict[str, Any], mp_world: World
+    sim: httpx.AsyncClient, mp_account: dict[str, Any], world: World
 ) -> None:
-    token = (await get_token(mp_client, mp_account))["access_token"]
-    mp_world.clock.advance(7199)
-    assert await errcode_with(mp_client, token) == 0
-    mp_world.clock.advance(1)
-    assert await errcode_with(mp_client, token) == 42001
+    token = (await get_token(sim, mp_account))["access_token"]
+    world.clock.advance(7199)
+    assert await errcode_with(sim, token) == 0
+    world.clock.advance(1)
+    assert await errcode_with(sim, token) == 42001
 
 
-async def test_missing_or_foreign_token_is_refused(mp_client: httpx.AsyncClient, mp_world: World) -> None:
-    response = await mp_client.get("/mp/cgi-bin/customservice/getkflist")
+async def test_missing_or_foreign_token_is_refused(sim: httpx.AsyncClient, world: World) -> None:
+    response = await sim.get("/mp/cgi-bin/customservice/getkflist")
     assert response.json()["errcode"] == 41001
-    wecom = mp_world.issue_token("wecom:ww123:secret")
-    assert await errcode_with(mp_client, wecom.value) == 40014
+    wecom = world.issue_token("wecom:ww123:secret")
+    assert await errcode_with(sim, wecom.value) == 40014
 
 
 async def test_stable_token_normal_mode_returns_the_same_token_then_rotates(
-    mp_client: httpx.AsyncClient, mp_account: dict[str, Any], mp_world: World
+    sim: httpx.AsyncClient, mp_account: dict[str, Any], world: World
 ) -> None:
-    first = await get_stable(mp_client, mp_account)
-    mp_world.clock.advance(1000)
-    again = await get_stable(mp_client, mp_account)
+    first = await get_stable(sim, mp_account)
+    world.clock.advance(1000)
+    again = await get_stable(sim, mp_account)
     assert again["access_token"] == first["access_token"]
     assert again["expires_in"] == 6200
-    mp_world.clock.advance(6200 - 299)  # 299 s left: inside the 5-minute rotation window
-    rotated = await get_stable(mp_client, mp_account)
+    world.clock.advance(6200 - 299)  # 299 s left: inside the 5-minute rotation window
+    rotated = await get_stable(sim, mp_account)
     assert rotated["access_token"] != first["access_token"]
     assert rotated["expires_in"] >= 300
-    assert await errcode_with(mp_client, first["access_token"]) == 0  # old and new both work
-    assert await errcode_with(mp_client, rotated["access_token"]) == 0
-    assert (await get_stable(mp_client, mp_account))["access_token"] == rotated["access_token"]
-    mp_world.clock.advance(299)
-    assert await errcode_with(mp_client, first["access_token"]) == 42001
-    assert await errcode_with(mp_client, rotated["access_token"]) == 0
+    assert await errcode_with(sim, first["access_token"]) == 0  # old and new both work
+    assert await errcode_with(sim, rotated["access_token"]) == 0
+    assert (await get_stable(sim, mp_account))["access_token"] == rotated["access_token"]
+    world.clock.advance(299)
+    assert await errcode_with(sim, first["access_token"]) == 42001
+    assert await errcode_with(sim, rotated["access_token"]) == 0
 
 
 async def test_stable_token_is_isolated_from_cgi_bin_token(
-    mp_client: httpx.AsyncClient, mp_account: dict[str, Any], mp_world: World
+    sim: httpx.AsyncClient, mp_account: dict[str, Any], world: World
 ) -> None:
-    stable = (await get_stable(mp_client, mp_account))["access_token"]
-    plain = (await get_token(mp_client, mp_account))["access_token"]
-    await get_token(mp_client, mp_account)  # invalidates `plain` only
-    assert await errcode_with(mp_client, stable) == 0
-    assert await errcode_with(mp_client, plain) == 40014
-    latest = (await get_token(mp_client, mp_account))["access_token"]
-    await get_stable(mp_client, mp_account, force_refresh=True)  # invalidates the old stable token only
-    assert await errcode_with(mp_client, latest) == 0
-    assert {g.owner for g in mp_world.state.tokens.values()} == {
+    stable = (await get_stable(sim, mp_account))["access_token"]
+    plain = (await get_token(sim, mp_account))["access_token"]
+    await get_token(sim, mp_account)  # invalidates `plain` only
+    assert await errcode_with(sim, stable) == 0
+    assert await errcode_with(sim, plain) == 40014
+    latest = (await get_token(sim, mp_account))["access_token"]
+    await get_stable(sim, mp_account, force_refresh=True)  # invalidates the old stable token only
+    assert await errcode_with(sim, latest) == 0
+    assert {g.owner for g in world.state.tokens.values()} == {
         f"mp:{mp_account['appid']}",
         f"mp-stable:{mp_account['appid']}",
     }
 
 
 async def test_force_refresh_invalidates_and_is_rate_limited(
-    mp_client: httpx.AsyncClient, mp_account: dict[str, Any], mp_world: World
+    sim: httpx.AsyncClient, mp_account: dict[str, Any], world: World
 ) -> None:
-    old = (await get_stable(mp_client, mp_account))["access_token"]
-    forced = await get_stable(mp_client, mp_account, force_refresh=True)
+    old = (await get_stable(sim, mp_account))["access_token"]
+    forced = await get_stable(sim, mp_account, force_refresh=True)
     assert forced["access_token"] != old and forced["expires_in"] == 7200
-    assert await errcode_with(mp_client, old) == 40014
-    assert (await get_stable(mp_client, mp_account, force_refresh=True))["errcode"] == 45011
-    mp_world.clock.advance(29)
-    assert (await get_stable(mp_client, mp_account, force_refresh=True))["errcode"] == 45011
-    mp_world.clock.advance(1)
-    assert "access_token" in await get_stable(mp_client, mp_account, force_refresh=True)
+    assert await errcode_with(sim, old) == 40014
+    assert (await get_stable(sim, mp_account, force_refresh=True))["errcode"] == 45011
+    world.clock.advance(29)
+    assert (await get_stable(sim, mp_account, force_refresh=True))["errcode"] == 45011
+    world.clock.advance(1)
+    assert "access_token" in await get_stable(sim, mp_account, force_refresh=True)
     for _ in range(18):  # 20 successful force refreshes in total today
-        mp_world.clock.advance(31)
-        assert "access_token" in await get_stable(mp_client, mp_account, force_refresh=True)
-    mp_world.clock.advance(31)
-    assert (await get_stable(mp_client, mp_account, force_refresh=True))["errcode"] == 45009
-    assert "access_token" in await get_stable(mp_client, mp_account)  # normal mode still works
-    mp_world.clock.advance(16 * 3600)  # past midnight in Beijing: a new day
-    assert "access_token" in await get_stable(mp_client, mp_account, force_refresh=True)
+        world.clock.advance(31)
+        assert "access_token" in await get_stable(sim, mp_account, force_refresh=True)
+    world.clock.advance(31)
+    assert (await get_stable(sim, mp_account, force_refresh=True))["errcode"] == 45009
+    assert "access_token" in await get_stable(sim, mp_account)  # normal mode still works
+    world.clock.advance(16 * 3600)  # past midnight in Beijing: a new day
+    assert "access_token" in await get_stable(sim, mp_account, force_refresh=True)
 
 
-async def test_stable_token_wants_json(mp_client: httpx.AsyncClient, mp_account: dict[str, Any]) -> None:
+async def test_stable_token_wants_json(sim: httpx.AsyncClient, mp_account: dict[str, Any]) -> None:
     form = {"grant_type": "client_credential", "appid": mp_account["appid"], "secret": mp_account["secret"]}
-    response = await mp_client.post("/mp/cgi-bin/stable_token", data=form)
+    response = await sim.post("/mp/cgi-bin/stable_token", data=form)
     assert response.status_code == 200
     assert response.json()["errcode"] == 47001
-    assert (await get_stable(mp_client, mp_account, force_refresh="yes"))["errcode"] == 47001
-    assert (await get_stable(mp_client, mp_account, secret="nope"))["errcode"] == 40001
-    assert (await get_stable(mp_client, mp_account, appid="wxnope"))["errcode"] == 40013
-    assert (await get_stable(mp_client, mp_account, grant_type="x"))["errcode"] == 40002
+    assert (await get_stable(sim, mp_account, force_refresh="yes"))["errcode"] == 47001
+    assert (await get_stable(sim, mp_account, secret="nope"))["errcode"] == 40001
+    assert (await get_stable(sim, mp_account, appid="wxnope"))["errcode"] == 40013
+    assert (await get_stable(sim, mp_account, grant_type="x"))["errcode"] == 40002

@@ -1,0 +1,44 @@
+"""`create_app`: the gateway's Litestar app with explicit wiring (every controller listed here)."""
+
+from __future__ import annotations
+
+import httpx
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+import gateway
+from gateway.api import callbacks, ops
+from gateway.api.errors import EXCEPTION_HANDLERS
+from gateway.runtime import Runtime
+from gateway.settings import Settings, get_settings
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    http_client: httpx.AsyncClient | None = None,
+    runtime: Runtime | None = None,
+    background: bool = True,
+) -> Litestar:
+    """Build the app. `background=False` leaves sync and jobs to the caller (tests drive them)."""
+    settings = settings or get_settings()
+    runtime = runtime or Runtime(settings, http_client=http_client)
+
+    async def startup() -> None:
+        if background:
+            await runtime.start()
+
+    async def shutdown() -> None:
+        await runtime.stop()
+
+    app = Litestar(
+        route_handlers=[callbacks.callback, ops.healthz, ops.metrics],
+        dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False, use_cache=True)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+        openapi_config=OpenAPIConfig(title="kefu-gateway", version=gateway.__version__, path="/schema"),
+    )
+    app.state.runtime = runtime
+    return app

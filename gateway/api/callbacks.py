@@ -1,0 +1,82 @@
+"""`GET/POST /callbacks/{channel_id}`: verify, decrypt, store once, ack fast; WeCom kicks a sync.
+
+The answer never waits for the platform: WeCom content is pulled by the sync loop after the ack;
+MP content (pushed in the callback) is ingested in the same transaction as the inbound event.
+A bad signature or body answers 400 with a stable code and writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import unquote
+
+from litestar import Request, Response, route
+
+from gateway.channels.base import CallbackRequest
+from gateway.db.repositories.feed import save_callback_token
+from gateway.db.repositories.inbound import record_inbound
+from gateway.db.types import utcnow
+from gateway.errors import CallbackError, GatewayError
+from gateway.ingest import ingest
+from gateway.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_CALLBACK_BODY = 512 * 1024
+
+
+def exact_query(raw: bytes) -> dict[str, str]:
+    """Decode a query string keeping '+' as '+': echostr and signatures are base64 (API.md §7.10)."""
+    out: dict[str, str] = {}
+    for pair in raw.decode("latin-1").split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        out.setdefault(unquote(key), unquote(value))
+    return out
+
+
+@route(
+    "/callbacks/{channel_id:int}",
+    http_method=["GET", "POST"],
+    request_max_body_size=MAX_CALLBACK_BODY,
+    include_in_schema=True,
+    tags=["callbacks"],
+)
+async def callback(request: Request, channel_id: int, runtime: Runtime) -> Response[Any]:
+    """Platform callbacks (authenticated by their signatures, not API keys)."""
+    metrics = runtime.metrics.callbacks
+    try:
+        channel = await runtime.channel(channel_id)
+        body = await request.body() if request.method == "POST" else b""
+        result = await channel.handle_callback(
+            CallbackRequest(
+                method=request.method,
+                query=exact_query(request.scope.get("query_string", b"")),
+                body=body,
+                content_type=request.headers.get("content-type", ""),
+            )
+        )
+    except CallbackError as exc:
+        metrics.labels(str(channel_id), exc.code).inc()
+        log.info("callback refused on channel %s: %s (%s)", channel_id, exc.code, exc.sdk_code)
+        raise
+    except GatewayError as exc:
+        metrics.labels(str(channel_id), exc.code).inc()
+        raise
+    if result.event_key is not None:
+        async with runtime.db.session() as session:
+            new = await record_inbound(session, channel_id, result.event_key, result.event_kind, result.payload)
+            if new and result.batch is not None:
+                ingested = await ingest(session, result.batch)
+                await runtime.after_ingest(session, result.batch, ingested)
+            if new and result.pull is not None and result.pull.token:
+                await save_callback_token(session, channel_id, result.pull.stream, result.pull.token, utcnow())
+        metrics.labels(str(channel_id), "accepted" if new else "duplicate").inc()
+        if result.pull is not None:
+            asyncio.get_running_loop().create_task(runtime.syncer.kick(channel_id, result.pull.stream))
+    else:
+        metrics.labels(str(channel_id), "verified").inc()
+    return Response(result.reply, media_type=result.media_type, status_code=200)

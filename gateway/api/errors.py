@@ -1,0 +1,71 @@
+"""One exception mapping for the whole app: `{"error": {"code", "message", ...}}`, never a bare 500 page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from gateway.errors import GatewayError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}}
+
+
+def gateway_error(_: Request, exc: GatewayError) -> Response[Any]:
+    return Response({"error": exc.to_dict()}, status_code=exc.status_code, media_type=MediaType.JSON)
+
+
+def validation_error(_: Request, exc: ValidationException) -> Response[Any]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    field = None
+    if extra and isinstance(extra[0], dict):
+        field = extra[0].get("key") or extra[0].get("source")
+    message = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in extra) or str(exc.detail)
+    return Response(error_body("validation_error", message, field=field), status_code=422, media_type=MediaType.JSON)
+
+
+def http_error(_: Request, exc: HTTPException) -> Response[Any]:
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    if isinstance(exc, NotFoundException):
+        code = "not_found"
+    return Response(
+        error_body(code, str(exc.detail)),
+        status_code=exc.status_code,
+        media_type=MediaType.JSON,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def internal_error(request: Request, exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return Response(
+        error_body("internal_error", "internal error"),
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        media_type=MediaType.JSON,
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    GatewayError: gateway_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}

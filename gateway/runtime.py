@@ -1,0 +1,157 @@
+"""The wiring of one gateway process: database, HTTP client, tokens, channel adapters, sync, jobs, metrics.
+
+`create_app` (REST + callbacks), `kefu-gateway serve`, `sync` and `demo` all build one Runtime;
+tests build theirs with a test database and an http client that reaches the simulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from gateway.channels import channel_classes
+from gateway.channels.base import Channel
+from gateway.db.engine import Database
+from gateway.db.models import Channel as ChannelRow
+from gateway.db.models import Inbox, Job
+from gateway.db.repositories.channels import ChannelRepository
+from gateway.db.repositories.tokens import SqlTokenStore
+from gateway.domain import Batch
+from gateway.errors import ChannelNotFound, PlatformError
+from gateway.ingest import IngestResult
+from gateway.jobs import Handler, JobQueue, JobRunner, RetryLater, enqueue
+from gateway.logs import REDACTOR
+from gateway.media import download_into_vault, mark_media_failed
+from gateway.metrics import Metrics
+from gateway.sealing import SecretBox
+from gateway.settings import Settings
+from gateway.sync import Syncer
+from gateway.wechat.tokens import Credential, TokenManager
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Everything long-lived in a gateway process. `start()` runs sync and the job runner."""
+
+    def __init__(
+        self, settings: Settings, *, db: Database | None = None, http_client: httpx.AsyncClient | None = None
+    ) -> None:
+        self.settings = settings
+        self.db = db or Database(
+            settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size
+        )
+        self._own_db = db is None
+        self.http = http_client or httpx.AsyncClient(
+            timeout=httpx.Timeout(10.0, connect=5.0), limits=httpx.Limits(max_connections=100)
+        )
+        self._own_http = http_client is None
+        self.box = SecretBox(settings.require_secret_key())
+        self.metrics = Metrics()
+        self.tokens = TokenManager(self.http, SqlTokenStore(self.db, self.box), on_refresh=self._token_refreshed)
+        self._channels: dict[int, tuple[Any, Channel]] = {}
+        self.syncer = Syncer(self.db, self.channel, settings.sync, after_ingest=self.after_ingest)
+        self.handlers: dict[str, Handler] = {"download_media": self._download_media}
+        self.jobs = JobRunner(JobQueue(self.db), self.handlers, on_result=lambda job, outcome: None)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ------------------------------------------------------------------ channels
+
+    async def channel(self, channel_id: int) -> Channel:
+        """The live adapter for a channel row (rebuilt when the row changes); NotFound if disabled."""
+        async with self.db.sessions() as session:
+            row = await session.get(ChannelRow, channel_id)
+            if row is None or not row.enabled:
+                raise ChannelNotFound(f"channel {channel_id} not found or disabled")
+            cached = self._channels.get(channel_id)
+            if cached is not None and cached[0] == row.updated_at:
+                return cached[1]
+            secrets = ChannelRepository(session, self.box).secrets(row)
+        REDACTOR.add(*secrets.values())
+        cls = channel_classes()[row.kind]
+        adapter = cls(
+            channel_id=row.id,
+            app_id=row.app_id,
+            settings=row.settings,
+            secrets=secrets,
+            http=self.http,
+            tokens=self.tokens,
+        )
+        self._channels[channel_id] = (row.updated_at, adapter)
+        return adapter
+
+    async def wecom_streams(self) -> list[tuple[int, str]]:
+        """(channel id, open_kfid) of every enabled kf account: what the poller visits."""
+        async with self.db.sessions() as session:
+            rows = await session.execute(
+                select(Inbox.channel_id, Inbox.source_id)
+                .join(ChannelRow, ChannelRow.id == Inbox.channel_id)
+                .where(ChannelRow.kind == "wecom", ChannelRow.enabled.is_(True), Inbox.enabled.is_(True))
+            )
+            return [(channel_id, source_id) for channel_id, source_id in rows]
+
+    # ------------------------------------------------------------------ ingest hooks
+
+    async def after_ingest(self, session: Any, batch: Batch, result: IngestResult) -> None:
+        """In the ingest transaction: queue media downloads; count what came in."""
+        for message_id, media_id in result.media:
+            await enqueue(
+                session,
+                "download_media",
+                {"channel_id": batch.channel_id, "message_id": message_id, "media_id": media_id},
+                dedupe_key=f"media:{message_id}",
+                channel_id=batch.channel_id,
+                max_attempts=10,
+            )
+        if result.inserted:
+            self.metrics.messages_in.labels(str(batch.channel_id)).inc(len(result.inserted))
+        if result.media:
+            self.jobs.notify()
+
+    async def _download_media(self, job: Job) -> None:
+        payload = job.payload
+        channel = await self.channel(payload["channel_id"])
+        try:
+            async with self.db.session() as session:
+                await download_into_vault(
+                    session,
+                    channel,
+                    self.settings.media_dir,
+                    message_id=payload["message_id"],
+                    media_id=payload["media_id"],
+                )
+        except PlatformError as exc:
+            if job.attempts >= job.max_attempts or (not exc.transient and exc.errcode is not None):
+                async with self.db.session() as session:
+                    await mark_media_failed(session, payload["message_id"], exc.message)
+                raise
+            raise RetryLater(exc.message) from exc
+
+    def _token_refreshed(self, credential: Credential) -> None:
+        self.metrics.token_refreshes.labels(credential.kind).inc()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, *, sync: bool = True, jobs: bool = True) -> None:
+        if sync:
+            self._tasks.append(asyncio.create_task(self.syncer.run(self.wecom_streams), name="sync"))
+        if jobs:
+            self._tasks.append(asyncio.create_task(self.jobs.run(), name="jobs"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._tasks.clear()
+        if self._own_http:
+            await self.http.aclose()
+        if self._own_db:
+            await self.db.dispose()
