@@ -158,7 +158,9 @@ def callback_encrypt(
 # --------------------------------------------------------------------------- registry
 
 # Every top-level command, explicitly; add new groups (db, channel, simulator, serve, ...) here.
+from gateway.commands.channel import channel  # noqa: E402
 from gateway.commands.db import db  # noqa: E402
+from gateway.commands.server import serve, simulator, sync  # noqa: E402
 
-for _command in (version_command, callback, db):
+for _command in (version_command, callback, db, channel, serve, simulator, sync):
     main.add_command(_command)

@@ -20,6 +20,7 @@ from gateway.channels.base import (
     Capabilities,
     ConversationRef,
     InboxInfo,
+    MediaFile,
     OutboundMessage,
     SendResult,
     SyncPage,
@@ -32,6 +33,7 @@ from gateway.errors import (
     InvalidArgument,
     InvalidRequest,
     SignatureError,
+    TransportError,
     UnsupportedByChannel,
     XmlParseError,
 )
@@ -109,6 +111,7 @@ class MpChannel:
         self.credential = Credential(kind=token_kind, app_id=app_id, secret=secrets.get("secret", ""),
                                      api_base=api_base)
         self.tokens = tokens
+        self.http = http
         self.client = MpKefuClient(ApiClient(http, self.credential, tokens))
         self._crypto: WeChatCrypto | None = None
 
@@ -250,6 +253,23 @@ class MpChannel:
 
     async def verify(self) -> None:
         await self.tokens.get(self.credential)
+
+    async def download_media(self, media_id: str) -> MediaFile:
+        """media/get (temporary media live 3 days; 40007 after). The platform answers video with a
+        JSON `video_url`, which is fetched here (no token needed)."""
+        media = await self.client.get_media(media_id)
+        if media.video_url:
+            try:
+                response = await self.http.get(media.video_url, timeout=60.0)
+            except httpx.HTTPError as exc:
+                raise TransportError(f"video download failed: {type(exc).__name__}", path="video_url") from None
+            if response.status_code != 200:
+                raise TransportError(f"video download: HTTP {response.status_code}", path="video_url",
+                                     status=response.status_code)
+            content_type = response.headers.get("content-type", "video/mp4")
+            return MediaFile(content=response.content, content_type=content_type.split(";")[0].strip())
+        content_type = media.content_type.split(";")[0].strip() or "application/octet-stream"
+        return MediaFile(content=media.content, content_type=content_type, filename=media.filename)
 
 
 def outbound_payload(message: OutboundMessage) -> tuple[str, dict[str, Any]]:

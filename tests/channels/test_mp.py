@@ -175,7 +175,10 @@ async def test_callbacks_in_every_mode(env: Env) -> None:
     assert msg.window_trigger is WindowTrigger.USER_MESSAGE and text.reply == "success"
     assert "<Content><![CDATA[你好]]></Content>" in text.payload and "<Encrypt>" not in text.payload
     assert menu.batch.messages[0].content_attributes == {"menu_id": "101"}
-    assert image.batch.messages[0].content_type is ContentType.IMAGE and image.batch.messages[0].media_id
+    [picture] = image.batch.messages
+    assert picture.content_type is ContentType.IMAGE and picture.media_id
+    file = await env.channel.download_media(picture.media_id)
+    assert file.content.startswith(b"\xff\xd8\xff") and file.content_type
     triggers = [r.batch.messages[0].window_trigger for r in (click, view, scan)]
     assert triggers == [WindowTrigger.MENU_CLICK, None, WindowTrigger.SCAN]
     assert click.event_kind == "event:CLICK" and click.batch.channel_id == 1
@@ -212,7 +215,9 @@ def _plain(content: str = "hello", to: str = "gh_x") -> str:
 def _encrypted(plaintext: str, *, appid: str, compat_fields: str | None = None) -> tuple[dict[str, str], bytes]:
     crypto = WeChatCrypto(TOKEN, AES_KEY, appid)
     sealed = crypto.encrypt_message(plaintext, timestamp="1700000000", nonce="77", to_user="gh_x")
-    body = sealed.xml if compat_fields is None else compat_fields.replace("</xml>", f"<Encrypt>{sealed.encrypt}</Encrypt></xml>")
+    body = sealed.xml
+    if compat_fields is not None:  # compat mode: the plain fields and an <Encrypt> copy of them
+        body = compat_fields.replace("</xml>", f"<Encrypt>{sealed.encrypt}</Encrypt></xml>")
     query = {"signature": sha1_signature(TOKEN, "1700000000", "77"), "timestamp": "1700000000", "nonce": "77",
              "openid": "oUser", "encrypt_type": "aes", "msg_signature": sealed.msg_signature}
     return query, body.encode()
@@ -431,3 +436,13 @@ async def test_inboxes_agents_and_verify(safe_env: Env) -> None:
     with pytest.raises(PlatformError) as wrong:
         await env.make_channel("wrong-secret", "safe").verify()
     assert wrong.value.errcode == 40001
+
+
+async def test_download_media_expires_after_three_days(safe_env: Env) -> None:
+    uploaded = await safe_env.channel.client.upload_media("image", ("a.jpg", JPEG, "image/jpeg"))
+    file = await safe_env.channel.download_media(uploaded.id)
+    assert (file.content, file.filename) == (JPEG, "a.jpg")
+    await safe_env.driver.advance(3 * 86400)
+    with pytest.raises(PlatformError) as expired:
+        await safe_env.channel.download_media(uploaded.id)
+    assert expired.value.errcode == 40007

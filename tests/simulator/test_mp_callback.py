@@ -32,12 +32,13 @@ def receiver(inbox: list[dict[str, Any]], *, token: str = TOKEN) -> Litestar:
     appids: list[str] = []
 
     @get("/cb", media_type=MediaType.TEXT)
-    async def check(signature: str, timestamp: str, nonce: str, echostr: str) -> str:
+    async def check(request: Request) -> str:
+        q = request.query_params
         try:
-            check_plain_signature(token, signature, timestamp, nonce)
+            check_plain_signature(token, q["signature"], q["timestamp"], q["nonce"])
         except CallbackError:
             raise PermissionDeniedException("bad signature") from None
-        return echostr
+        return q["echostr"]
 
     @post("/cb", media_type=MediaType.TEXT, status_code=200)
     async def receive(request: Request) -> str:

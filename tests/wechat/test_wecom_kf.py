@@ -126,7 +126,7 @@ async def test_servicers(sim: Sim) -> None:
 
 async def test_service_state_transitions(sim: Sim) -> None:
     await sim.client.add_servicers(sim.open_kfid, ["alice"])
-    await _customer_writes(sim)  # no servicer was on duty when... alice is now: the session is auto-assigned
+    await _customer_writes(sim)  # alice is on duty, so the new session is auto-assigned to her (state 3)
     state = await sim.client.get_service_state(sim.open_kfid, sim.customer)
     assert (state.service_state, state.servicer_userid) == (3, "alice")
     with pytest.raises(SessionStateForbids) as info:
