@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 CALLBACK_MODES = ("plain", "compat", "safe")
 PROFILE_CONCURRENCY = 5
 
-# unified content_type → (MP msgtype, attributes → payload). MP-only types pass through by name.
+# Unified content types MP can send (link goes as a one-article news), plus MP-only msgtypes by name;
+# outbound_payload() maps them.
 SEND_TYPES = frozenset({
     "text", "image", "voice", "video", "news", "link", "menu", "miniprogram",
     "music", "mpnews", "mpnewsarticle", "wxcard",

@@ -46,9 +46,7 @@ class MpDriverMixin:
     async def mp_unsubscribe(self, appid: str, openid: str) -> dict[str, Any]:
         return await self._call("POST", f"/mp/apps/{appid}/followers/{openid}/unsubscribe")
 
-    async def mp_user_message(
-        self, appid: str, openid: str, msgtype: str = "text", **fields: Any
-    ) -> dict[str, Any]:
+    async def mp_user_message(self, appid: str, openid: str, msgtype: str = "text", **fields: Any) -> dict[str, Any]:
         """The follower writes; text takes content (and bizmsgmenuid for a msgmenu click)."""
         return await self._call(
             "POST", f"/mp/apps/{appid}/followers/{openid}/messages", json={"msgtype": msgtype, **fields}
@@ -96,9 +94,7 @@ class MpDriverMixin:
         )
 
     async def mp_kf_close(self, appid: str, kf_account: str, openid: str) -> dict[str, Any]:
-        return await self._call(
-            "POST", f"/mp/apps/{appid}/kf/close", json={"kf_account": kf_account, "openid": openid}
-        )
+        return await self._call("POST", f"/mp/apps/{appid}/kf/close", json={"kf_account": kf_account, "openid": openid})
 
     async def mp_kf_switch(self, appid: str, openid: str, to_kf_account: str) -> dict[str, Any]:
         return await self._call(

@@ -1,5 +1,7 @@
-"""Driver API for the external-contact simulation, under /_sim/contact/{corpid}: members, customers
-adding/deleting members, chats, refused transfers, customer groups and confirmed 群发 tasks.
+"""Driver API for the external-contact simulation, under /_sim/contact/{corpid}.
+
+Members, customers adding/deleting members, chats, refused transfers; customer groups and confirmed
+群发 tasks come from wecom_contact_group_driver.
 
 Actions that the platform reports push the real encrypted callback (change_external_contact /
 change_external_chat) to the corp's callback URL. Errors are driver errors (HTTP 4xx), never errcodes.

@@ -80,8 +80,7 @@ def _configure(world: World, app: MpApp, body: dict[str, Any]) -> None:
 def _app_view(app: MpApp) -> dict[str, Any]:
     view = msgspec.to_builtins(app)
     view["media"] = {
-        m.media_id: {"type": m.type, "created_at": m.created_at, "size": len(m.content)}
-        for m in app.media.values()
+        m.media_id: {"type": m.type, "created_at": m.created_at, "size": len(m.content)} for m in app.media.values()
     }
     return view
 
@@ -125,9 +124,7 @@ async def check_url(appid: str, world: World, dispatcher: CallbackDispatcher) ->
 
 
 @post("/mp/apps/{appid:str}/followers", status_code=201)
-async def add_follower(
-    appid: str, request: Request, world: World, dispatcher: CallbackDispatcher
-) -> dict[str, Any]:
+async def add_follower(appid: str, request: Request, world: World, dispatcher: CallbackDispatcher) -> dict[str, Any]:
     """{openid?, unionid?, nickname?, subscribe? (default true), qr_scene_str?}: pushes `subscribe`.
 
     A new Person is made when `unionid` is unknown; `subscribe: false` makes an openid the account
@@ -137,9 +134,7 @@ async def add_follower(
     body = await driver_body(request)
     unionid = body.get("unionid") or world.new_id("o6_bm", 23)
     if unionid not in world.state.persons:
-        world.state.persons[unionid] = Person(
-            unionid=unionid, nickname=str(body.get("nickname") or "WeChat user")
-        )
+        world.state.persons[unionid] = Person(unionid=unionid, nickname=str(body.get("nickname") or "WeChat user"))
     openid = body.get("openid") or world.new_id("o", 27, string.ascii_letters + string.digits + "_-")
     if openid in app.followers:
         raise HTTPException(status_code=409, detail=f"{openid} already known")
@@ -172,9 +167,7 @@ async def subscribe(
 
 
 @post("/mp/apps/{appid:str}/followers/{openid:str}/unsubscribe", status_code=200)
-async def unsubscribe(
-    appid: str, openid: str, world: World, dispatcher: CallbackDispatcher
-) -> dict[str, Any]:
+async def unsubscribe(appid: str, openid: str, world: World, dispatcher: CallbackDispatcher) -> dict[str, Any]:
     app = _app(world, appid)
     follower = _follower(app, openid)
     unfollow(world, dispatcher, app, follower)
@@ -204,9 +197,7 @@ async def follower_clicks(
     follower = _follower(app, openid)
     body = await driver_body(request)
     try:
-        record = menu_event(
-            world, dispatcher, app, follower, str(body.get("event")), str(body.get("event_key", ""))
-        )
+        record = menu_event(world, dispatcher, app, follower, str(body.get("event")), str(body.get("event_key", "")))
     except SimError as exc:
         raise _conflict(exc) from None
     return {"callback_seq": record.seq if record else None}
@@ -238,17 +229,13 @@ async def kf_status(appid: str, request: Request, world: World) -> dict[str, Any
     body = await driver_body(request)
     kf = _kf(app, body.get("kf_account"))
     if body.get("online") and not kf.kf_wx:
-        raise HTTPException(
-            status_code=409, detail="a kf account must be bound to a WeChat user to go online"
-        )
+        raise HTTPException(status_code=409, detail="a kf account must be bound to a WeChat user to go online")
     kf.online = bool(body.get("online"))
     return msgspec.to_builtins(kf)
 
 
 @post("/mp/apps/{appid:str}/kf/accept", status_code=200)
-async def kf_accept(
-    appid: str, request: Request, world: World, dispatcher: CallbackDispatcher
-) -> dict[str, Any]:
+async def kf_accept(appid: str, request: Request, world: World, dispatcher: CallbackDispatcher) -> dict[str, Any]:
     """{kf_account, openid?}: take a wait case (the oldest without openid); pushes kf_create_session."""
     app = _app(world, appid)
     body = await driver_body(request)
@@ -291,26 +278,20 @@ async def kf_send(appid: str, request: Request, world: World) -> dict[str, Any]:
 
 
 @post("/mp/apps/{appid:str}/kf/close", status_code=200)
-async def kf_close(
-    appid: str, request: Request, world: World, dispatcher: CallbackDispatcher
-) -> dict[str, Any]:
+async def kf_close(appid: str, request: Request, world: World, dispatcher: CallbackDispatcher) -> dict[str, Any]:
     """{kf_account, openid}: the kf ends its session; pushes kf_close_session."""
     app = _app(world, appid)
     body = await driver_body(request)
     kf = _kf(app, body.get("kf_account"))
     session = app.sessions.get(str(body.get("openid")))
     if session is None or session.kf_account != kf.kf_account:
-        raise HTTPException(
-            status_code=409, detail=f"{kf.kf_account} has no session with {body.get('openid')}"
-        )
+        raise HTTPException(status_code=409, detail=f"{kf.kf_account} has no session with {body.get('openid')}")
     close_session(world, dispatcher, app, session.openid)
     return {"closed": session.openid}
 
 
 @post("/mp/apps/{appid:str}/kf/switch", status_code=200)
-async def kf_switch(
-    appid: str, request: Request, world: World, dispatcher: CallbackDispatcher
-) -> dict[str, Any]:
+async def kf_switch(appid: str, request: Request, world: World, dispatcher: CallbackDispatcher) -> dict[str, Any]:
     """{openid, to_kf_account}: hand a session to another (bound, online) kf; pushes kf_switch_session."""
     app = _app(world, appid)
     body = await driver_body(request)

@@ -29,9 +29,7 @@ def base_fields(world: World, app: MpApp, openid: str, msgtype: str) -> dict[str
     }
 
 
-def envelope(
-    world: World, app: MpApp, openid: str, plaintext_fields: dict[str, Any]
-) -> tuple[dict[str, str], str]:
+def envelope(world: World, app: MpApp, openid: str, plaintext_fields: dict[str, Any]) -> tuple[dict[str, str], str]:
     """Query string and body of one push in the account's mode.
 
     plain: the XML itself, query signature/timestamp/nonce/openid. compat: the same XML plus an
@@ -66,9 +64,7 @@ def push(
     if not app.callback_url or not app.callback_token:
         return None
     query, body = envelope(world, app, openid, fields)
-    return dispatcher.push(
-        platform="mp", url=app.callback_url, query=query, body=body, plaintext=build_xml(fields)
-    )
+    return dispatcher.push(platform="mp", url=app.callback_url, query=query, body=body, plaintext=build_xml(fields))
 
 
 def push_event(

@@ -41,9 +41,7 @@ def follow(
     return push_event(world, dispatcher, app, follower.openid, "subscribe", **extra)
 
 
-def unfollow(
-    world: World, dispatcher: CallbackDispatcher, app: MpApp, follower: MpFollower
-) -> CallbackRecord | None:
+def unfollow(world: World, dispatcher: CallbackDispatcher, app: MpApp, follower: MpFollower) -> CallbackRecord | None:
     follower.subscribed = False
     follower.unsubscribe_time = int(world.now())
     follower.typing_until = None

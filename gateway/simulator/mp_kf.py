@@ -41,11 +41,7 @@ def _check_nickname(nickname: Any) -> str:
 
 
 def invite_status(world: World, kf: MpKfAccount) -> str | None:
-    if (
-        kf.invite_status == "waiting"
-        and kf.invite_expire_time is not None
-        and world.now() > kf.invite_expire_time
-    ):
+    if kf.invite_status == "waiting" and kf.invite_expire_time is not None and world.now() > kf.invite_expire_time:
         kf.invite_status = "expired"
     return kf.invite_status
 

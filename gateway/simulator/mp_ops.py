@@ -117,9 +117,7 @@ def new_msgid(world: World) -> int:
     return world.rng.randint(10**18, 2**63 - 1)
 
 
-def open_session(
-    world: World, dispatcher: CallbackDispatcher, app: MpApp, kf: MpKfAccount, openid: str
-) -> MpSession:
+def open_session(world: World, dispatcher: CallbackDispatcher, app: MpApp, kf: MpKfAccount, openid: str) -> MpSession:
     """A kf takes the user (from the wait queue or directly); pushes kf_create_session."""
     session = MpSession(openid=openid, kf_account=kf.kf_account, createtime=int(world.now()))
     app.sessions[openid] = session
@@ -133,15 +131,11 @@ def close_session(world: World, dispatcher: CallbackDispatcher, app: MpApp, open
     push_event(world, dispatcher, app, openid, "kf_close_session", KfAccount=session.kf_account)
 
 
-def switch_session(
-    world: World, dispatcher: CallbackDispatcher, app: MpApp, openid: str, to: MpKfAccount
-) -> MpSession:
+def switch_session(world: World, dispatcher: CallbackDispatcher, app: MpApp, openid: str, to: MpKfAccount) -> MpSession:
     session = app.sessions[openid]
     before = session.kf_account
     session.kf_account = to.kf_account
-    push_event(
-        world, dispatcher, app, openid, "kf_switch_session", FromKfAccount=before, ToKfAccount=to.kf_account
-    )
+    push_event(world, dispatcher, app, openid, "kf_switch_session", FromKfAccount=before, ToKfAccount=to.kf_account)
     return session
 
 

@@ -55,18 +55,14 @@ def _check_payload(world: World, app: MpApp, msgtype: str, p: dict[str, Any]) ->
         if p.get("thumb_media_id"):
             live_media(world, app, p["thumb_media_id"])
     elif msgtype == "music":
-        _require(
-            _text(p.get("musicurl")) and _text(p.get("hqmusicurl")), 40058, "invalid musicurl/hqmusicurl"
-        )
+        _require(_text(p.get("musicurl")) and _text(p.get("hqmusicurl")), 40058, "invalid musicurl/hqmusicurl")
         live_media(world, app, p.get("thumb_media_id"))
     elif msgtype == "news":
         articles = p.get("articles")
         _require(isinstance(articles, list) and len(articles) > 0, 44003, "empty news")
         # One article since 2018-10 (older docs allowed 8).
         _require(len(articles) <= 1, 45008, "article size out of limit")
-        _require(
-            all(isinstance(a, dict) and _text(a.get("title")) for a in articles), 40058, "invalid article"
-        )
+        _require(all(isinstance(a, dict) and _text(a.get("title")) for a in articles), 40058, "invalid article")
     elif msgtype == "mpnews":
         _require(_text(p.get("media_id")), 40007, "invalid media_id")  # permanent material is not modelled
     elif msgtype == "mpnewsarticle":

@@ -75,9 +75,7 @@ def kfsession_getsession(request: Request, world: World) -> dict[str, Any]:
 def kfsession_getsessionlist(request: Request, world: World) -> dict[str, Any]:
     app = app_of(request, world)
     kf = kf_of(app, request.query_params.get("kf_account"))
-    sessions = sorted(
-        (s for s in app.sessions.values() if s.kf_account == kf.kf_account), key=lambda s: s.createtime
-    )
+    sessions = sorted((s for s in app.sessions.values() if s.kf_account == kf.kf_account), key=lambda s: s.createtime)
     return {"sessionlist": [{"createtime": s.createtime, "openid": s.openid} for s in sessions]}
 
 

@@ -1,5 +1,6 @@
-"""Simulated customer-group and statistics endpoints: groupchat/list, groupchat/get, groupchat/statistic,
-get_user_behavior_data. Figures are computed from the world's recorded activity, per China-time day.
+"""Simulated customer-group and statistics endpoints (groupchat/list, get, statistic; get_user_behavior_data).
+
+Figures are computed from the world's recorded activity, per China-time (UTC+8) day.
 """
 
 from __future__ import annotations

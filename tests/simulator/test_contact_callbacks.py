@@ -1,5 +1,4 @@
-"""External-contact callbacks: real encrypted change_external_contact / change_external_chat pushes,
-decrypted by a receiver app with gateway.wechat.crypto."""
+"""External-contact callbacks: encrypted pushes decrypted by a receiver app with gateway.wechat.crypto."""
 
 from __future__ import annotations
 

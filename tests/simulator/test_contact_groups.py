@@ -1,5 +1,4 @@
-"""Simulated customer groups and statistics: groupchat/list, groupchat/get, groupchat/statistic,
-get_user_behavior_data."""
+"""Simulated customer groups and statistics: groupchat/list, get, statistic and get_user_behavior_data."""
 
 from __future__ import annotations
 
