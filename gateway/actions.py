@@ -33,8 +33,9 @@ def new_msgid() -> str:
     return "gw" + secrets.token_hex(12)
 
 
-async def load_context(session: AsyncSession, conversation_id: int) -> tuple[Conversation, Inbox, Channel,
-                                                                                ContactIdentity]:
+async def load_context(
+    session: AsyncSession, conversation_id: int
+) -> tuple[Conversation, Inbox, Channel, ContactIdentity]:
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None:
         raise NotFound(f"conversation {conversation_id} not found")
@@ -63,48 +64,94 @@ async def queue_message(
     if not decision:
         raise ReplyNotAllowed(decision.reason or "refused", decision.detail)
     message = Message(
-        conversation_id=conversation.id, inbox_id=inbox.id, source_id=new_msgid(), message_type="outgoing",
-        sender_type="agent" if agent_id else "bot", sender_agent_id=agent_id, content_type=content_type,
-        content=content, content_attributes=attributes, raw={}, status=str(MessageStatus.QUEUED),
+        conversation_id=conversation.id,
+        inbox_id=inbox.id,
+        source_id=new_msgid(),
+        message_type="outgoing",
+        sender_type="agent" if agent_id else "bot",
+        sender_agent_id=agent_id,
+        content_type=content_type,
+        content=content,
+        content_attributes=attributes,
+        raw={},
+        status=str(MessageStatus.QUEUED),
     )
     session.add(message)
     await session.flush()
-    await enqueue(session, "send_message", {"message_id": message.id}, dedupe_key=f"send:{message.id}",
-                  channel_id=channel.id, max_attempts=8)
-    await append_event(session, "message.created",
-                       {"message_id": message.id, "conversation_id": conversation.id, "inbox_id": inbox.id,
-                        "message_type": "outgoing", "content_type": content_type, "content": content,
-                        "status": message.status},
-                       conversation_id=conversation.id, contact_id=conversation.contact_id)
+    await enqueue(
+        session,
+        "send_message",
+        {"message_id": message.id},
+        dedupe_key=f"send:{message.id}",
+        channel_id=channel.id,
+        max_attempts=8,
+    )
+    await append_event(
+        session,
+        "message.created",
+        {
+            "message_id": message.id,
+            "conversation_id": conversation.id,
+            "inbox_id": inbox.id,
+            "message_type": "outgoing",
+            "content_type": content_type,
+            "content": content,
+            "status": message.status,
+        },
+        conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
+    )
     return message
 
 
-async def _ref(session: AsyncSession, conversation: Conversation, inbox: Inbox,
-               identity: ContactIdentity) -> ConversationRef:
+async def _ref(
+    session: AsyncSession, conversation: Conversation, inbox: Inbox, identity: ContactIdentity
+) -> ConversationRef:
     assignee = await session.get(Agent, conversation.assignee_id) if conversation.assignee_id else None
     return ConversationRef(
-        inbox_source_id=inbox.source_id, contact_source_id=identity.source_id,
+        inbox_source_id=inbox.source_id,
+        contact_source_id=identity.source_id,
         assignee_source_id=assignee.source_id if assignee and assignee.channel_id else None,
-        event_code=conversation.event_code, event_code_kind=conversation.event_code_kind,
+        event_code=conversation.event_code,
+        event_code_kind=conversation.event_code_kind,
     )
 
 
-async def _finish(session: AsyncSession, message: Message, conversation: Conversation, *, status: str,
-                  error_code: str | None = None, error_message: str | None = None) -> None:
+async def _finish(
+    session: AsyncSession,
+    message: Message,
+    conversation: Conversation,
+    *,
+    status: str,
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> None:
     message.status = status
     message.error_code = error_code
     message.error_message = error_message
     message.updated_at = utcnow()
     if status == MessageStatus.SENT:
         message.sent_at = message.updated_at
-        record_reply(conversation, (await session.get(Channel, (await session.get(Inbox, message.inbox_id))
-                                                      .channel_id)).kind, message.updated_at)
+        record_reply(
+            conversation,
+            (await session.get(Channel, (await session.get(Inbox, message.inbox_id)).channel_id)).kind,
+            message.updated_at,
+        )
         if conversation.first_reply_at is None:
             conversation.first_reply_at = message.sent_at
-    await append_event(session, "message.updated",
-                       {"message_id": message.id, "conversation_id": conversation.id,
-                        "changes": {"status": status}, "error_code": error_code, "error_message": error_message},
-                       conversation_id=conversation.id, contact_id=conversation.contact_id)
+    await append_event(
+        session,
+        "message.updated",
+        {
+            "message_id": message.id,
+            "conversation_id": conversation.id,
+            "changes": {"status": status},
+            "error_code": error_code,
+            "error_message": error_message,
+        },
+        conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
+    )
 
 
 async def send_message_job(runtime: Runtime, job: Job) -> None:
@@ -117,17 +164,33 @@ async def send_message_job(runtime: Runtime, job: Job) -> None:
             return
         conversation, inbox, channel_row, identity = await load_context(session, message.conversation_id)
         if message.status == SENDING:  # an MP call was in flight when its worker died
-            await _finish(session, message, conversation, status=MessageStatus.FAILED, error_code="delivery_unknown",
-                          error_message="the send may or may not have reached the platform; not repeated")
+            await _finish(
+                session,
+                message,
+                conversation,
+                status=MessageStatus.FAILED,
+                error_code="delivery_unknown",
+                error_message="the send may or may not have reached the platform; not repeated",
+            )
             return
         decision = can_reply(conversation, channel_row.kind, utcnow())
         if not decision:
-            await _finish(session, message, conversation, status=MessageStatus.FAILED, error_code=decision.reason,
-                          error_message=decision.detail)
+            await _finish(
+                session,
+                message,
+                conversation,
+                status=MessageStatus.FAILED,
+                error_code=decision.reason,
+                error_message=decision.detail,
+            )
             return
         ref = await _ref(session, conversation, inbox, identity)
-        outbound = OutboundMessage(msgid=message.source_id or new_msgid(), content_type=message.content_type,
-                                   content=message.content, attributes=dict(message.content_attributes))
+        outbound = OutboundMessage(
+            msgid=message.source_id or new_msgid(),
+            content_type=message.content_type,
+            content=message.content,
+            attributes=dict(message.content_attributes),
+        )
         if channel_row.kind == "mp":
             if ref.assignee_source_id and "kf_account" not in outbound.attributes:
                 outbound.attributes["kf_account"] = ref.assignee_source_id
@@ -154,13 +217,25 @@ async def _send_failed(runtime: Runtime, message_id: int, kind: str, exc: Platfo
         if retry:
             message.status = str(MessageStatus.QUEUED)  # nothing reached the platform (or msgid makes it safe)
         elif kind == "mp" and unknown:
-            await _finish(session, message, conversation, status=MessageStatus.FAILED, error_code="delivery_unknown",
-                          error_message=f"{exc.message}; not repeated (MP has no idempotency key)")
+            await _finish(
+                session,
+                message,
+                conversation,
+                status=MessageStatus.FAILED,
+                error_code="delivery_unknown",
+                error_message=f"{exc.message}; not repeated (MP has no idempotency key)",
+            )
         else:
             code = str(exc.errcode) if exc.errcode is not None else exc.code
             runtime.metrics.send_failures.labels(str(message.inbox_id), code).inc()
-            await _finish(session, message, conversation, status=MessageStatus.FAILED, error_code=code,
-                          error_message=exc.errmsg or exc.message)
+            await _finish(
+                session,
+                message,
+                conversation,
+                status=MessageStatus.FAILED,
+                error_code=code,
+                error_message=exc.errmsg or exc.message,
+            )
             reason = reason_for(exc)
             if reason is not None:
                 message.content_attributes = {**message.content_attributes, "policy_reason": reason}

@@ -17,7 +17,7 @@ from gateway.channels import channel_classes
 from gateway.channels.base import Channel
 from gateway.db.engine import Database
 from gateway.db.models import Channel as ChannelRow
-from gateway.db.models import Inbox, Job
+from gateway.db.models import Inbox, Job, SyncCursor
 from gateway.db.repositories.channels import ChannelRepository
 from gateway.db.repositories.tokens import SqlTokenStore
 from gateway.domain import Batch
@@ -55,7 +55,7 @@ class Runtime:
         self.tokens = TokenManager(self.http, SqlTokenStore(self.db, self.box), on_refresh=self._token_refreshed)
         self._channels: dict[int, tuple[Any, Channel]] = {}
         self.syncer = Syncer(self.db, self.channel, settings.sync, after_ingest=self.after_ingest)
-        self.handlers: dict[str, Handler] = {"download_media": self._download_media}
+        self.handlers: dict[str, Handler] = {"download_media": self._download_media, "send_message": self._send_message}
         self.jobs = JobRunner(JobQueue(self.db), self.handlers, on_result=lambda job, outcome: None)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -85,14 +85,22 @@ class Runtime:
         return adapter
 
     async def wecom_streams(self) -> list[tuple[int, str]]:
-        """(channel id, open_kfid) of every enabled kf account: what the poller visits."""
+        """(channel id, open_kfid) of every enabled kf account, and of streams a callback announced."""
         async with self.db.sessions() as session:
-            rows = await session.execute(
-                select(Inbox.channel_id, Inbox.source_id)
-                .join(ChannelRow, ChannelRow.id == Inbox.channel_id)
-                .where(ChannelRow.kind == "wecom", ChannelRow.enabled.is_(True), Inbox.enabled.is_(True))
+            enabled_wecom = select(ChannelRow.id).where(ChannelRow.kind == "wecom", ChannelRow.enabled.is_(True))
+            inboxes = await session.execute(
+                select(Inbox.channel_id, Inbox.source_id).where(
+                    Inbox.channel_id.in_(enabled_wecom), Inbox.enabled.is_(True)
+                )
             )
-            return [(channel_id, source_id) for channel_id, source_id in rows]
+            cursors = await session.execute(
+                select(SyncCursor.channel_id, SyncCursor.stream).where(SyncCursor.channel_id.in_(enabled_wecom))
+            )
+            disabled = set(
+                await session.execute(select(Inbox.channel_id, Inbox.source_id).where(Inbox.enabled.is_(False)))
+            )
+            found = {(c, s) for c, s in inboxes} | {(c, s) for c, s in cursors}
+            return sorted(key for key in found if key not in disabled)
 
     # ------------------------------------------------------------------ ingest hooks
 
@@ -130,6 +138,11 @@ class Runtime:
                     await mark_media_failed(session, payload["message_id"], exc.message)
                 raise
             raise RetryLater(exc.message) from exc
+
+    async def _send_message(self, job: Job) -> None:
+        from gateway.actions import send_message_job  # actions builds on the runtime
+
+        await send_message_job(self, job)
 
     def _token_refreshed(self, credential: Credential) -> None:
         self.metrics.token_refreshes.labels(credential.kind).inc()

@@ -43,41 +43,81 @@ class Harness:
     def db(self) -> Database:
         return self.runtime.db
 
-    async def wecom_channel(self, *, corpid: str = "wwcorp0001", secret: str = "kf-app-secret-0001",
-                            token: str = "CallbackToken1", name: str = "corp", **settings: Any) -> int:
+    async def wecom_channel(
+        self,
+        *,
+        corpid: str = "wwcorp0001",
+        secret: str = "kf-app-secret-0001",
+        token: str = "CallbackToken1",
+        name: str = "corp",
+        **settings: Any,
+    ) -> int:
         """A corp in the simulator and its channel in the gateway, callbacks pointed at the gateway."""
         async with self.db.session() as session:
             row = await ChannelRepository(session, self.runtime.box).create(
-                kind="wecom", name=name, app_id=corpid,
+                kind="wecom",
+                name=name,
+                app_id=corpid,
                 secrets={"secret": secret, "token": token, "encoding_aes_key": AES_KEY},
                 settings={"api_base": f"{SIM}/wecom", **settings},
             )
             channel_id = row.id
-        await self.driver.wecom_create_corp(corpid=corpid, secret=secret, callback_url=f"{GATEWAY}/callbacks/"
-                                            f"{channel_id}", callback_token=token, encoding_aes_key=AES_KEY)
+        await self.driver.wecom_create_corp(
+            corpid=corpid,
+            secret=secret,
+            callback_url=f"{GATEWAY}/callbacks/{channel_id}",
+            callback_token=token,
+            encoding_aes_key=AES_KEY,
+        )
         return channel_id
 
-    async def mp_channel(self, *, appid: str = "wxapp0000000001", secret: str = "mp-app-secret-0001",
-                         token: str = "MpToken1", mode: str = "safe", name: str = "oa", wechat_id: str = "gh_oa",
-                         **settings: Any) -> int:
+    async def mp_channel(
+        self,
+        *,
+        appid: str = "wxapp0000000001",
+        secret: str = "mp-app-secret-0001",
+        token: str = "MpToken1",
+        mode: str = "safe",
+        name: str = "oa",
+        wechat_id: str = "gh_oa",
+        **settings: Any,
+    ) -> int:
         async with self.db.session() as session:
             row = await ChannelRepository(session, self.runtime.box).create(
-                kind="mp", name=name, app_id=appid,
+                kind="mp",
+                name=name,
+                app_id=appid,
                 secrets={"secret": secret, "token": token, "encoding_aes_key": AES_KEY},
                 settings={"api_base": f"{SIM}/mp", "callback_mode": mode, **settings},
             )
             channel_id = row.id
-        await self.driver.mp_create_app(appid=appid, secret=secret, wechat_id=wechat_id,
-                                        callback_url=f"{GATEWAY}/callbacks/{channel_id}", callback_token=token,
-                                        encoding_aes_key=AES_KEY, callback_mode=mode)
+        await self.driver.mp_create_app(
+            appid=appid,
+            secret=secret,
+            wechat_id=wechat_id,
+            callback_url=f"{GATEWAY}/callbacks/{channel_id}",
+            callback_token=token,
+            encoding_aes_key=AES_KEY,
+            callback_mode=mode,
+        )
         return channel_id
 
+    started: bool = True
+
+    async def sync_all(self) -> None:
+        """One pull of every known kf account (what the sync loop does when it runs)."""
+        for channel_id, stream in await self.runtime.wecom_streams():
+            await self.runtime.syncer.sync_stream(channel_id, stream)
+
     async def settle(self, condition: Callable[[], Awaitable[bool]], *, timeout: float = 10.0) -> None:
-        """Flush the simulator's callbacks and wait until `condition()` holds (the loops run meanwhile)."""
+        """Flush the simulator's callbacks and wait until `condition()` holds (the loops run meanwhile;
+        without them, each round pulls every kf account once)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             await self.driver.flush_callbacks()
+            if not self.started:
+                await self.sync_all()
             if await condition():
                 return
             if loop.time() > deadline:
@@ -87,14 +127,21 @@ class Harness:
 
 def test_settings(database_url: str, secret_key: str, **sync: float) -> Settings:
     base = Settings.from_env({"GATEWAY_DATABASE_URL": database_url, "GATEWAY_SECRET_KEY": secret_key})
-    return Settings(database=base.database, secret_key=secret_key, server=base.server,
-                    sync=SyncSettings(**{"poll_interval": 3600.0, **sync}), media_dir=base.media_dir,
-                    log_level="INFO", log_json=False)
+    return Settings(
+        database=base.database,
+        secret_key=secret_key,
+        server=base.server,
+        sync=SyncSettings(**{"poll_interval": 3600.0, **sync}),
+        media_dir=base.media_dir,
+        log_level="INFO",
+        log_json=False,
+    )
 
 
 @asynccontextmanager
-async def harness(db: Database, secret_key: str, *, media_dir: Any = None, start: bool = True,
-                  seed: int = 1, **sync: float) -> AsyncIterator[Harness]:
+async def harness(
+    db: Database, secret_key: str, *, media_dir: Any = None, start: bool = True, seed: int = 1, **sync: float
+) -> AsyncIterator[Harness]:
     """Simulator (live clock: the gateway's policy compares with real time) + gateway on `db`."""
     world = World(seed=seed, clock=SimClock())
     world.config.callback_timeout = 5.0
@@ -102,8 +149,14 @@ async def harness(db: Database, secret_key: str, *, media_dir: Any = None, start
     sim_http = httpx.AsyncClient(transport=httpx.ASGITransport(sim_app), base_url=SIM)
     settings = test_settings(db.url, secret_key, **sync)
     if media_dir is not None:
-        settings = Settings(database=settings.database, secret_key=settings.secret_key, server=settings.server,
-                            sync=settings.sync, media_dir=media_dir, log_json=False)
+        settings = Settings(
+            database=settings.database,
+            secret_key=settings.secret_key,
+            server=settings.server,
+            sync=settings.sync,
+            media_dir=media_dir,
+            log_json=False,
+        )
     runtime = Runtime(settings, db=db, http_client=sim_http)
     app = create_app(settings, runtime=runtime, background=False)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=GATEWAY)
@@ -111,8 +164,16 @@ async def harness(db: Database, secret_key: str, *, media_dir: Any = None, start
     if start:
         await runtime.start()
     try:
-        yield Harness(world=world, sim_app=sim_app, driver=SimDriver(sim_http), app=app, runtime=runtime,
-                      client=client, sim_http=sim_http)
+        yield Harness(
+            world=world,
+            sim_app=sim_app,
+            driver=SimDriver(sim_http),
+            app=app,
+            runtime=runtime,
+            client=client,
+            sim_http=sim_http,
+            started=start,
+        )
     finally:
         await runtime.stop()
         await sim_app.state.dispatcher.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -22,6 +23,7 @@ from gateway.channels.base import (
     Capabilities,
     ConversationRef,
     InboxInfo,
+    MediaFile,
     OutboundMessage,
     PullRequest,
     SendResult,
@@ -29,7 +31,14 @@ from gateway.channels.base import (
 )
 from gateway.channels.wecom_normalize import normalize_items
 from gateway.domain import WECOM_STATE_STATUS, Batch, ContactProfile, InboxChange, StateChange
-from gateway.errors import AesKeyError, InvalidArgument, InvalidRequest, SignatureError, UnsupportedByChannel
+from gateway.errors import (
+    AesKeyError,
+    InvalidArgument,
+    InvalidRequest,
+    SignatureError,
+    UnsupportedByChannel,
+    XmlParseError,
+)
 from gateway.wechat.crypto import WeChatCrypto
 from gateway.wechat.http import ApiClient
 from gateway.wechat.tokens import Credential, TokenManager
@@ -80,17 +89,8 @@ class WeComChannel:
     display_name: ClassVar[str] = "WeCom 微信客服"
     default_api_base: ClassVar[str] = "https://qyapi.weixin.qq.com"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        pull=True,
-        typing=False,
-        assign_agent=True,
-        handover_queue=True,
-        handover_bot=True,
-        resolve=True,
-        event_codes=True,
-        upgrade_service=True,
-        manage_inboxes=True,
-        manage_agents=True,
-        send_types=SEND_TYPES,
+        pull=True, typing=False, assign_agent=True, handover_queue=True, handover_bot=True, resolve=True,
+        event_codes=True, upgrade_service=True, manage_inboxes=True, manage_agents=True, send_types=SEND_TYPES,
     )
 
     def __init__(
@@ -149,7 +149,7 @@ class WeComChannel:
         if event == "kf_msg_or_event":
             open_kfid, token = str(fields.get("OpenKfId", "")), str(fields.get("Token", ""))
             if not open_kfid:
-                raise InvalidRequest("kf_msg_or_event without OpenKfId", field="OpenKfId")
+                raise XmlParseError("kf_msg_or_event without <OpenKfId>")
             return CallbackResult(event_key=f"kf:{open_kfid}:{token or digest}", event_kind=kind, payload=payload,
                                   pull=PullRequest(stream=open_kfid, token=token or None))
         if event == "kf_account_auth_change":
@@ -198,7 +198,7 @@ class WeComChannel:
         message = OutboundMessage(msgid=msgid, content_type="text", content=self.welcome_message)
         return await self.send_on_event(change.event_code, message)
 
-    async def _send(self, our_msgid: str, call: Any) -> SendResult:
+    async def _send(self, our_msgid: str, call: Callable[[str], Awaitable[str]]) -> SendResult:
         msgid = platform_msgid(our_msgid)
         try:
             sent = await call(msgid)
@@ -282,6 +282,12 @@ class WeComChannel:
     async def verify(self) -> None:
         """gettoken with the corp's kf app secret (40013 bad corpid, 40001 bad secret)."""
         await self.tokens.get(self.credential)
+
+    async def download_media(self, media_id: str) -> MediaFile:
+        """media/get: image/voice/video/file of sync_msg items, readable for 3 days (40007 after)."""
+        file = await self.client.download_media(media_id)
+        return MediaFile(content=file.content, content_type=file.content_type or "application/octet-stream",
+                         filename=file.filename)
 
     # ------------------------------------------------------------------ extras (beyond the protocol)
 

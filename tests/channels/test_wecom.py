@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from gateway.errors import (
 from gateway.simulator import SimClock, World, create_simulator_app
 from gateway.simulator.driver_client import SimDriver
 from gateway.wechat.crypto import WeChatCrypto
+from gateway.wechat.http import RetryPolicy
 from gateway.wechat.tokens import TokenManager
 
 START = 1_767_225_600.0
@@ -228,14 +230,28 @@ async def test_send_and_duplicate_msgid(sim: Sim) -> None:
     assert [d["msgid"] for d in deliveries] == ["our-msg-1"]
 
 
-async def test_send_after_a_lost_answer_is_delivered_once(sim: Sim) -> None:
+async def test_transient_failure_is_retried_with_the_same_msgid(sim: Sim) -> None:
     await sim.write()
     await sim.driver.add_fault("/cgi-bin/kf/send_msg", "http_status", 502, remaining=1)
     channel = make_channel(sim.http)
-    channel.client.api.retry = type(channel.client.api.retry)(base_delay=0.0)
+    channel.client.api.retry = RetryPolicy(base_delay=0.0)
     result = await channel.send(sim.ref(), OutboundMessage(msgid="our-msg-2", content_type="text", content="x"))
-    assert result.source_id == "our-msg-2"
+    assert (result.source_id, result.duplicate) == ("our-msg-2", False)
+    calls = await sim.driver.calls(path="/cgi-bin/kf/send_msg")
+    assert [(c["http_status"], c["body"]["msgid"]) for c in calls] == [(502, "our-msg-2"), (200, "our-msg-2")]
     assert len(await sim.driver.deliveries(platform="wecom")) == 1
+
+
+async def test_download_media_of_a_pulled_image(sim: Sim) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\1" * 40
+    written = await sim.driver.wecom_customer_send(CORPID, sim.open_kfid, sim.customer, "image",
+                                                   {"content_b64": base64.b64encode(png).decode(),
+                                                    "filename": "cat.png"})
+    page = await sim.channel.pull(sim.open_kfid, None, token=written["token"])
+    [message] = page.batch.messages
+    assert message.content_type is ContentType.IMAGE and message.media_id
+    file = await sim.channel.download_media(message.media_id)
+    assert (file.content, file.content_type, file.filename) == (png, "image/png", "cat.png")
 
 
 async def test_long_ids_become_valid_platform_msgids(sim: Sim) -> None:

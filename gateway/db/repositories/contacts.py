@@ -6,13 +6,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db.models import Contact, ContactIdentity, Conversation
 from gateway.db.repositories.feed import append_event
 from gateway.db.types import utcnow
 from gateway.domain import ContactProfile
-from gateway.errors import InvalidRequest, NotFound
+from gateway.errors import Conflict, InvalidRequest, NotFound
 
 
 async def identities_by_source(
@@ -163,3 +164,45 @@ def _profile_dict(profile: ContactProfile | None) -> dict[str, Any]:
     if profile.raw:
         out["raw"] = profile.raw
     return {k: v for k, v in out.items() if v is not None}
+
+
+async def update_contact(
+    session: AsyncSession,
+    contact: Contact,
+    *,
+    name: str | None = None,
+    external_id: str | None = None,
+    clear_external_id: bool = False,
+    attributes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """CRM edit: name, the CRM's external_id (unique: Conflict), attributes merged (None removes a key).
+
+    Emits contact.updated with what changed; returns the changes (empty when nothing did).
+    """
+    if contact.merged_into_id is not None:
+        raise Conflict(f"contact {contact.id} was merged into {contact.merged_into_id}; edit that one")
+    changes: dict[str, Any] = {}
+    if name is not None and name != contact.name:
+        contact.name = changes["name"] = name
+    if clear_external_id and contact.external_id is not None:
+        contact.external_id = changes["external_id"] = None
+    elif external_id is not None and external_id != contact.external_id:
+        owner = await session.scalar(select(Contact.id).where(Contact.external_id == external_id))
+        if owner is not None:
+            raise Conflict(f"external_id {external_id!r} belongs to contact {owner}", field="external_id")
+        contact.external_id = changes["external_id"] = external_id
+    if attributes:
+        merged = {**contact.attributes, **attributes}
+        merged = {k: v for k, v in merged.items() if v is not None}
+        if merged != contact.attributes:
+            contact.attributes = changes["attributes"] = merged
+    if changes:
+        contact.updated_at = utcnow()
+        try:
+            await session.flush()
+        except IntegrityError:  # a concurrent writer took the external_id between check and flush
+            raise Conflict("external_id is taken", field="external_id") from None
+        await append_event(
+            session, "contact.updated", {"contact_id": contact.id, "changes": changes}, contact_id=contact.id
+        )
+    return changes
