@@ -158,9 +158,11 @@ def callback_encrypt(
 # --------------------------------------------------------------------------- registry
 
 # Every top-level command, explicitly; add new groups (db, channel, simulator, serve, ...) here.
+from gateway.commands.apikey import apikey  # noqa: E402
 from gateway.commands.channel import channel  # noqa: E402
 from gateway.commands.db import db  # noqa: E402
+from gateway.commands.demo import demo  # noqa: E402
 from gateway.commands.server import serve, simulator, sync  # noqa: E402
 
-for _command in (version_command, callback, db, channel, serve, simulator, sync):
+for _command in (version_command, callback, db, channel, serve, simulator, sync, demo, apikey):
     main.add_command(_command)

@@ -40,6 +40,7 @@ class IngestResult:
     duplicates: int = 0
     conversations_opened: list[int] = field(default_factory=list)
     media: list[tuple[int, str]] = field(default_factory=list)  # (message id, platform media_id) to download
+    new_identities: list[str] = field(default_factory=list)  # contact source ids first seen, without a profile
 
 
 async def ingest_batch(db: Database, batch: Batch) -> IngestResult:
@@ -61,7 +62,7 @@ async def ingest(session: AsyncSession, batch: Batch) -> IngestResult:
         if change.name:
             inbox.name = change.name
 
-    identities = await _identities(session, batch, items)
+    identities = await _identities(session, batch, items, result)
     pending: list[dict[str, Any]] = []
     pending_items: list[tuple[InboundMessage, Conversation]] = []
     known: dict[str, dict[str, int]] = {}
@@ -151,7 +152,10 @@ def _ordered(batch: Batch) -> list[InboundMessage | StateChange | MessageUpdate]
 
 
 async def _identities(
-    session: AsyncSession, batch: Batch, items: Iterable[InboundMessage | StateChange | MessageUpdate]
+    session: AsyncSession,
+    batch: Batch,
+    items: Iterable[InboundMessage | StateChange | MessageUpdate],
+    result: IngestResult,
 ) -> dict[str, ContactIdentity]:
     wanted = {i.contact_source_id for i in items if isinstance(i, InboundMessage | StateChange)}
     profiles = {p.source_id: p for p in batch.profiles}
@@ -160,6 +164,8 @@ async def _identities(
         profile = profiles.get(source_id)
         if source_id not in found:
             found[source_id], _ = await contact_repo.create_identity(session, batch.channel_id, source_id, profile)
+            if profile is None:
+                result.new_identities.append(source_id)
         elif profile is not None:
             await contact_repo.apply_profile(session, found[source_id], profile)
     return found

@@ -22,7 +22,7 @@ from gateway.db.repositories.channels import ChannelRepository
 from gateway.db.repositories.tokens import SqlTokenStore
 from gateway.domain import Batch
 from gateway.errors import ChannelNotFound, PlatformError
-from gateway.ingest import IngestResult
+from gateway.ingest import IngestResult, ingest
 from gateway.jobs import Handler, JobQueue, JobRunner, RetryLater, enqueue
 from gateway.logs import REDACTOR
 from gateway.media import download_into_vault, mark_media_failed
@@ -55,7 +55,11 @@ class Runtime:
         self.tokens = TokenManager(self.http, SqlTokenStore(self.db, self.box), on_refresh=self._token_refreshed)
         self._channels: dict[int, tuple[Any, Channel]] = {}
         self.syncer = Syncer(self.db, self.channel, settings.sync, after_ingest=self.after_ingest)
-        self.handlers: dict[str, Handler] = {"download_media": self._download_media, "send_message": self._send_message}
+        self.handlers: dict[str, Handler] = {
+            "download_media": self._download_media,
+            "send_message": self._send_message,
+            "fetch_profiles": self._fetch_profiles,
+        }
         self.jobs = JobRunner(JobQueue(self.db), self.handlers, on_result=lambda job, outcome: None)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -115,9 +119,18 @@ class Runtime:
                 channel_id=batch.channel_id,
                 max_attempts=10,
             )
+        if result.new_identities:  # MP pushes content without profiles: learn unionid off the request path
+            ids = sorted(result.new_identities)
+            await enqueue(
+                session,
+                "fetch_profiles",
+                {"channel_id": batch.channel_id, "source_ids": ids},
+                dedupe_key=f"profiles:{batch.channel_id}:{ids[0]}:{len(ids)}",
+                channel_id=batch.channel_id,
+            )
         if result.inserted:
             self.metrics.messages_in.labels(str(batch.channel_id)).inc(len(result.inserted))
-        if result.media:
+        if result.media or result.new_identities:
             self.jobs.notify()
 
     async def _download_media(self, job: Job) -> None:
@@ -138,6 +151,15 @@ class Runtime:
                     await mark_media_failed(session, payload["message_id"], exc.message)
                 raise
             raise RetryLater(exc.message) from exc
+
+    async def _fetch_profiles(self, job: Job) -> None:
+        """Profiles (with unionid) for new contact identities; ingesting them merges people across channels."""
+        channel_id = job.payload["channel_id"]
+        channel = await self.channel(channel_id)
+        profiles = await channel.fetch_profiles(list(job.payload["source_ids"]))
+        if profiles:
+            async with self.db.session() as session:
+                await ingest(session, Batch(channel_id=channel_id, profiles=profiles))
 
     async def _send_message(self, job: Job) -> None:
         from gateway.actions import send_message_job  # actions builds on the runtime

@@ -6,9 +6,11 @@ import httpx
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components
 
 import gateway
-from gateway.api import callbacks, ops
+from gateway.api import agents, apikeys, callbacks, channels, contacts, conversations, inboxes, ops
+from gateway.api.auth import SECURITY_SCHEMES, ApiKeyMiddleware
 from gateway.api.errors import EXCEPTION_HANDLERS
 from gateway.runtime import Runtime
 from gateway.settings import Settings, get_settings
@@ -33,12 +35,29 @@ def create_app(
         await runtime.stop()
 
     app = Litestar(
-        route_handlers=[callbacks.callback, ops.healthz, ops.metrics],
+        route_handlers=[
+            callbacks.callback,
+            ops.healthz,
+            ops.metrics,
+            apikeys.ApiKeyController,
+            channels.ChannelController,
+            inboxes.InboxController,
+            agents.AgentController,
+            contacts.ContactController,
+            conversations.ConversationController,
+        ],
+        middleware=[ApiKeyMiddleware(runtime.db)],  # every /api/v1 route needs an API key
         dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False, use_cache=True)},
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[startup],
         on_shutdown=[shutdown],
-        openapi_config=OpenAPIConfig(title="kefu-gateway", version=gateway.__version__, path="/schema"),
+        logging_config=None,  # gateway.logs configures logging (redacted); Litestar's default would not
+        openapi_config=OpenAPIConfig(
+            title="kefu-gateway",
+            version=gateway.__version__,
+            path="/schema",
+            components=Components(security_schemes=SECURITY_SCHEMES),
+        ),
     )
     app.state.runtime = runtime
     return app

@@ -89,14 +89,22 @@ class ApiKeyMiddleware(ASGIMiddleware):
             return
         needed = method_scope(scope["method"])
         if not scope_allows(key.scope, needed):
-            await _reply(scope, receive, send, 403, "forbidden", f"this API key's scope is {key.scope}; {needed} needed")
+            await _reply(
+                scope, receive, send, 403, "forbidden", f"this API key's scope is {key.scope}; {needed} needed"
+            )
             return
         scope["auth"] = key
         await next_app(scope, receive, send)
 
 
 async def _reply(
-    scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
 ) -> None:
     response = ASGIResponse(
         body=msgspec.json.encode(error_body(code, message)),

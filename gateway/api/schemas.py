@@ -209,7 +209,7 @@ class ContactPage(Struct, kw_only=True):
 
 class ContactPatch(Struct, kw_only=True, forbid_unknown_fields=True):
     name: Annotated[str, Meta(max_length=256)] | UnsetType = UNSET
-    external_id: Annotated[str, Meta(min_length=1, max_length=256)] | None | UnsetType = UNSET
+    external_id: Annotated[str, Meta(min_length=1, max_length=256)] | UnsetType | None = UNSET
     attributes: dict[str, Any] | UnsetType = UNSET  # merged; a key set to null is removed
 
 
@@ -296,3 +296,26 @@ class MessageOut(Struct, kw_only=True):
 class MessagePage(Struct, kw_only=True):
     data: list[MessageOut]  # oldest → newest
     has_more: bool  # more in the paging direction (older for ?before= or none, newer for ?after=)
+
+
+# --------------------------------------------------------------------------- lists
+
+
+class ChannelList(Struct, kw_only=True):
+    data: list[ChannelOut]
+
+
+class ApiKeyList(Struct, kw_only=True):
+    data: list[ApiKeyOut]
+
+
+class InboxList(Struct, kw_only=True):
+    data: list[InboxOut]
+
+
+class AgentList(Struct, kw_only=True):
+    data: list[AgentOut]
+
+
+class ServicerResults(Struct, kw_only=True):
+    data: list[ServicerResult]

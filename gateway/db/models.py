@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -293,6 +294,18 @@ class DomainEvent(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class FeedCounter(Base):
+    """The last domain event id handed out (one row, id 1).
+
+    Event ids are taken from this row when the writing transaction commits, under its row lock, so
+    id order is commit order even on PostgreSQL (see gateway.db.repositories.feed).
+    """
+
+    __tablename__ = "feed_counter"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class Webhook(Base):
     __tablename__ = "webhooks"
     id: Mapped[int] = _id()
@@ -307,7 +320,10 @@ class Webhook(Base):
 
 class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (UniqueConstraint("webhook_id", "event_id"),)
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_id"),
+        Index("ix_webhook_deliveries_webhook_id_status_event_id", "webhook_id", "status", "event_id"),
+    )
     id: Mapped[int] = _id()
     webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
     event_id: Mapped[int] = mapped_column(ForeignKey("domain_events.id", ondelete="CASCADE"), index=True)

@@ -178,6 +178,7 @@ def create_simulator_app(
         middleware=[lambda app: PlatformMiddleware(app, world)],
         on_shutdown=[shutdown],
         openapi_config=None,
+        logging_config=None,
         debug=debug,
     )
     app.state.world = world

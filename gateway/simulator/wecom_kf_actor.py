@@ -90,6 +90,7 @@ class Actor:
         session.last_customer_msg_at = session.last_activity_at = now
         session.sends_since_customer_msg = 0
         customer.last_interaction_at = now
+        self.corp.served.setdefault(customer.external_userid, len(self.corp.served))
         log(self.corp, now, "customer_msg", session, session.servicer_userid)
         payload, silk = shape_item(self.world, self.corp, msgtype, given)
         message = emit(self.world, self.dispatcher, self.corp, open_kfid=account.open_kfid,

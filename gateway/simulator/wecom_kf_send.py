@@ -1,7 +1,8 @@
 """`send_msg` and `send_msg_on_event`: the API's replies to customers (API.md §2.5, §2.6).
 
 send_msg is allowed in state 0/1 only (95018), within 48 h of the customer's last message (95002;
-95031 when the customer never wrote) and 5 times per customer message (95001). A duplicate
+95031 when the customer never wrote), 5 times per customer message (95001), and only to the first
+100 customers of an unverified corp or 10 000 of one without channels binding (95003). A duplicate
 `msgid` within a kf account answers 40058: the platform says "must be unique" without naming a
 code, and 40058 (invalid parameter) is what it uses for every other bad field.
 """
@@ -68,6 +69,9 @@ async def send_msg(request: Request, world: World) -> dict[str, Any]:
         raise SimError(95018, f"session state {session.state} does not allow sending through the API")
     if session.sends_since_customer_msg >= SENDS_PER_CUSTOMER_MESSAGE:
         raise SimError(95001, "send count limit: 5 messages per customer message")
+    capacity = corp.customer_capacity()
+    if capacity is not None and corp.served.get(customer.external_userid, capacity) >= capacity:
+        raise SimError(95003, f"customer capacity reached: this corp's kf may serve {capacity} customers")
     session.sends_since_customer_msg += 1
     _record(world, corp, session, msgid, msgtype, payload, "api")
     return ok(msgid=msgid)

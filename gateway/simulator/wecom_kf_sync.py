@@ -90,7 +90,7 @@ async def sync_msg(request: Request, world: World) -> dict[str, Any]:
     horizon = world.now() - MEDIA_LIFETIME
     start = bisect.bisect_right(corp.messages, position, key=lambda m: m.seq)
     pending = [m for m in corp.messages[start:] if m.open_kfid == account.open_kfid and m.time > horizon]
-    if pending and world.rng.random() < corp.sync_empty_page_rate:
+    if pending and corp.sync_empty_page_rate > 0 and world.rng.random() < corp.sync_empty_page_rate:
         page: list[KfMessage] = []
         has_more = True
     else:

@@ -184,6 +184,7 @@ class WeComCorp(msgspec.Struct, kw_only=True):
     kf_accounts: dict[str, KfAccount] = msgspec.field(default_factory=dict)
     customers: dict[str, Customer] = msgspec.field(default_factory=dict)
     external_userids: dict[str, str] = msgspec.field(default_factory=dict)  # unionid → external_userid
+    served: dict[str, int] = msgspec.field(default_factory=dict)  # external_userid → rank of first kf message
     sessions: dict[str, Session] = msgspec.field(default_factory=dict)  # "<open_kfid>/<external_userid>"
     messages: list[KfMessage] = msgspec.field(default_factory=list)
     codes: dict[str, EventCode] = msgspec.field(default_factory=dict)
@@ -193,6 +194,12 @@ class WeComCorp(msgspec.Struct, kw_only=True):
     activity: list[Activity] = msgspec.field(default_factory=list)
     upgrade_config: UpgradeConfig = msgspec.field(default_factory=UpgradeConfig)
     session_counter: int = 0
+
+    def customer_capacity(self) -> int | None:
+        """How many customers the corp's kf may serve (95003 beyond): API.md §2.7."""
+        if not self.verified:
+            return 100
+        return None if self.wechat_channels_binding else 10_000
 
     def department_exists(self, department_id: int) -> bool:
         return department_id in self.departments or any(

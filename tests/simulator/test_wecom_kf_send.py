@@ -50,8 +50,8 @@ async def test_every_send_msg_sample_is_accepted(world: World, wecom: WeComKit, 
     assert answer["errcode"] == 0, answer
     assert set(answer) == set(json.loads((SAMPLES / "send_msg_response.json").read_text()))
     [delivery] = world.deliveries
-    assert (delivery.platform, delivery.app_id, delivery.account, delivery.touser, delivery.msgid, delivery.msgtype) == (
-        "wecom", wecom.corpid, wecom.open_kfid, wecom.external_userid, answer["msgid"], body["msgtype"])
+    seen = (delivery.platform, delivery.app_id, delivery.account, delivery.touser, delivery.msgid, delivery.msgtype)
+    assert seen == ("wecom", wecom.corpid, wecom.open_kfid, wecom.external_userid, answer["msgid"], body["msgtype"])
 
 
 async def test_business_card_and_ca_link(wecom: WeComKit) -> None:
@@ -141,8 +141,8 @@ async def test_msgid_is_echoed_generated_and_unique_per_account(wecom: WeComKit)
     ],
 )
 async def test_payload_errors(wecom: WeComKit, body: dict[str, Any], errcode: int) -> None:
-    raw = json.dumps(body)
-    raw = raw.replace('"VOICE"', json.dumps(await media(wecom, "voice"))).replace('"IMAGE"', json.dumps(await media(wecom)))
+    raw = json.dumps(body).replace('"VOICE"', json.dumps(await media(wecom, "voice")))
+    raw = raw.replace('"IMAGE"', json.dumps(await media(wecom)))
     await wecom.customer_says()
     assert (await send(wecom, json.loads(raw)))["errcode"] == errcode
 
@@ -248,3 +248,16 @@ async def test_taken_code_from_accept_and_ending_code_from_end(wecom: WeComKit) 
     await wecom.customer_says("new session")
     assert (await on_event(wecom, ending))["errcode"] == 95007  # a new session started
     assert (await on_event(wecom, stale))["errcode"] == 95007
+
+
+async def test_unverified_corp_serves_only_its_first_100_customers(wecom: WeComKit) -> None:
+    await wecom.driver.wecom_update_corp(wecom.corpid, verified=False)
+    await wecom.customer_says()
+    for i in range(99):
+        await wecom.customer_says(external_userid=await wecom.new_customer(f"c{i}"))
+    late = await wecom.new_customer("101st")
+    await wecom.customer_says(external_userid=late)
+    assert (await send(wecom, text()))["errcode"] == 0
+    assert (await send(wecom, text(), touser=late))["errcode"] == 95003
+    await wecom.driver.wecom_update_corp(wecom.corpid, verified=True)
+    assert (await send(wecom, text(), touser=late))["errcode"] == 0

@@ -131,3 +131,24 @@ async def mark_agent_deleted(session: AsyncSession, agent: Agent) -> None:
 
 async def agent_by_channel_source(session: AsyncSession, channel_id: int, source_id: str) -> Agent | None:
     return await session.scalar(select(Agent).where(Agent.channel_id == channel_id, Agent.source_id == source_id))
+
+
+async def replace_memberships(session: AsyncSession, channel_id: int, members: list[tuple[int, int, str]]) -> None:
+    """Make (inbox_id, agent_id, status) the whole membership of this channel's inboxes."""
+    inbox_ids = select(Inbox.id).where(Inbox.channel_id == channel_id)
+    await session.execute(delete(InboxAgent).where(InboxAgent.inbox_id.in_(inbox_ids)))
+    for inbox_id, agent_id, status in members:
+        await set_membership(session, inbox_id, agent_id, status)
+
+
+async def disable_inboxes_except(session: AsyncSession, channel_id: int, source_ids: Iterable[str]) -> int:
+    """Disable this channel's inboxes the platform no longer lists; returns how many changed."""
+    keep = set(source_ids)
+    changed = 0
+    for inbox in await list_inboxes(session, channel_id=channel_id):
+        if inbox.enabled and inbox.source_id not in keep:
+            inbox.enabled = False
+            inbox.updated_at = utcnow()
+            changed += 1
+    await session.flush()
+    return changed

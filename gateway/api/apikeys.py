@@ -1,0 +1,42 @@
+"""`/api/v1/api-keys` (admin scope): create (the key is shown once), list, revoke.
+
+The same operations as `kefu-gateway apikey create|list|revoke`, for CRMs that rotate keys themselves.
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, delete, get, post
+from litestar.status_codes import HTTP_201_CREATED
+
+from gateway.api import render
+from gateway.api.auth import SECURITY, require_scope
+from gateway.api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
+from gateway.db.repositories import apikeys
+from gateway.runtime import Runtime
+
+
+class ApiKeyController(Controller):
+    path = "/api/v1/api-keys"
+    tags = ("api keys",)
+    guards = (require_scope("admin"),)
+    security = SECURITY
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def create_api_key(self, data: ApiKeyCreate, runtime: Runtime) -> ApiKeyCreated:
+        """The answer's `key` is the only time the key is shown: store it now."""
+        async with runtime.db.session() as session:
+            row, key = await apikeys.create_key(session, name=data.name, scope=data.scope)
+            out = render.apikey_out(row)
+        return ApiKeyCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, key=key)
+
+    @get("/")
+    async def list_api_keys(self, runtime: Runtime, include_revoked: bool = True) -> ApiKeyList:
+        async with runtime.db.sessions() as session:
+            rows = await apikeys.list_keys(session, include_revoked=include_revoked)
+        return ApiKeyList(data=[render.apikey_out(r) for r in rows])
+
+    @delete("/{key_id:int}", status_code=200)
+    async def revoke_api_key(self, key_id: int, runtime: Runtime) -> ApiKeyOut:
+        """Revoke at once: the next request with this key answers 401. Idempotent."""
+        async with runtime.db.session() as session:
+            return render.apikey_out(await apikeys.revoke_key(session, key_id))
