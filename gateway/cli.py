@@ -162,7 +162,8 @@ from gateway.commands.apikey import apikey  # noqa: E402
 from gateway.commands.channel import channel  # noqa: E402
 from gateway.commands.db import db  # noqa: E402
 from gateway.commands.demo import demo  # noqa: E402
+from gateway.commands.normalize import normalize  # noqa: E402
 from gateway.commands.server import serve, simulator, sync  # noqa: E402
 
-for _command in (version_command, callback, db, channel, serve, simulator, sync, demo, apikey):
+for _command in (version_command, callback, db, channel, serve, simulator, sync, demo, apikey, normalize):
     main.add_command(_command)

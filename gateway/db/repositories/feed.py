@@ -1,16 +1,37 @@
-"""Domain events (the ordered feed behind webhooks, /events and SSE) and sync cursors."""
+"""Domain events (the ordered feed behind webhooks, /events and SSE) and sync cursors.
+
+Event ids are commit-ordered. `append_event` only queues an event on the session; when the
+transaction commits, a `before_commit` hook takes the next ids from the one-row `feed_counter`
+(an UPDATE … RETURNING whose row lock lasts until COMMIT), inserts the events and fans them out to
+the matching webhooks (webhook_deliveries rows + a deliver_webhook job) in that same transaction.
+A second writer waits on the counter row until the first has committed, so on PostgreSQL, where
+sequence ids commit out of order, an event never becomes visible before one with a smaller id.
+
+Guarantee: a reader that has seen event N will never later find a newly committed event with an
+id ≤ N, so `after=N` polling, SSE resume and webhook fan-out skip nothing. Limits: it holds for
+reads on the primary (an asynchronous standby may lag, never reorder), and only for events written
+through this module. The price is that event-writing transactions serialize for their last few
+statements (counter, event rows, deliveries, COMMIT); everything before runs in parallel. On
+SQLite the single writer already commits in order; the same code runs there.
+"""
 
 from __future__ import annotations
 
+import logging
+import weakref
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
-from gateway.db.models import DomainEvent, SyncCursor
+from gateway.db.models import DomainEvent, FeedCounter, SyncCursor
+from gateway.db.repositories import webhooks as webhook_repo
 from gateway.db.repositories.util import insert_for
 from gateway.db.types import utcnow
+
+log = logging.getLogger(__name__)
 
 EVENT_TYPES = (
     "message.created",
@@ -22,6 +43,28 @@ EVENT_TYPES = (
     "contact.merged",
 )
 
+_PENDING = "gateway.feed.pending"  # session.info: [(event, savepoint it was added in, or None)]
+_COMMITTED = "gateway.feed.committed"  # session.info: this transaction wrote events
+
+
+class CommitWatcher(Protocol):
+    def notify(self) -> None: ...
+
+
+_watchers: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def watch_commits(watcher: CommitWatcher) -> None:
+    """Call `watcher.notify()` after every commit in this process that wrote events (held weakly).
+
+    In-process wake-up for SSE streams and the job runner; other processes poll.
+    """
+    _watchers.add(watcher)
+
+
+def unwatch_commits(watcher: CommitWatcher) -> None:
+    _watchers.discard(watcher)
+
 
 async def append_event(
     session: AsyncSession,
@@ -31,10 +74,92 @@ async def append_event(
     conversation_id: int | None = None,
     contact_id: int | None = None,
 ) -> DomainEvent:
-    """Add one event to the feed, in the caller's transaction (it commits with the rows)."""
-    event = DomainEvent(type=type_, payload=payload, conversation_id=conversation_id, contact_id=contact_id)
-    session.add(event)
-    return event
+    """Add one event to the feed in the caller's transaction: it is written, with its id, at COMMIT.
+
+    `event.id` stays None until then; a rollback (of the transaction or of the savepoint the event
+    was added in) drops it.
+    """
+    event_ = DomainEvent(
+        type=type_, payload=payload, conversation_id=conversation_id, contact_id=contact_id, created_at=utcnow()
+    )
+    _queue(session.sync_session, event_)
+    return event_
+
+
+def _queue(session: Session, event_: DomainEvent) -> None:
+    session.info.setdefault(_PENDING, []).append((event_, session.get_nested_transaction()))
+
+
+@event.listens_for(Session, "before_flush")
+def _catch_added_events(session: Session, _context: Any, _instances: Any) -> None:
+    """A DomainEvent given to session.add() is queued as well, so no event row takes an early id."""
+    for obj in list(session.new):
+        if isinstance(obj, DomainEvent) and obj.id is None:
+            session.expunge(obj)
+            _queue(session, obj)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_events(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    session.flush()  # the caller's rows (and their row locks) first: the counter lock comes last
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    events = [e for e, _ in pending]
+    targets = webhook_repo.fan_out_targets(session)  # before the counter: it may wait on a webhook row
+    last = session.execute(_take_ids(session, len(events))).scalar_one()
+    for offset, event_ in enumerate(events):
+        event_.id = last - len(events) + 1 + offset
+    session.add_all(events)
+    session.flush()
+    webhook_repo.fan_out(session, targets, events)
+    session.info[_COMMITTED] = True
+
+
+def _take_ids(session: Session, count: int) -> Any:
+    stmt = insert_for(session, FeedCounter).values(id=1, last_event_id=count)
+    return stmt.on_conflict_do_update(
+        index_elements=["id"], set_={"last_event_id": FeedCounter.last_event_id + count}
+    ).returning(FeedCounter.last_event_id)
+
+
+@event.listens_for(Session, "after_commit")
+def _notify(session: Session) -> None:
+    if session.in_nested_transaction() or not session.info.pop(_COMMITTED, False):
+        return
+    for watcher in list(_watchers):
+        try:
+            watcher.notify()
+        except Exception:  # a watcher of a finished event loop must not break the committer
+            log.debug("commit watcher failed", exc_info=True)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    if not previous.nested:
+        session.info.pop(_PENDING, None)
+        return
+    session.info[_PENDING] = [(e, sp) for e, sp in pending if not _within(sp, previous)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_COMMITTED, None)
+
+
+def _within(savepoint: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while savepoint is not None:
+        if savepoint is ancestor:
+            return True
+        savepoint = savepoint.parent
+    return False
 
 
 async def events_after(
@@ -44,6 +169,11 @@ async def events_after(
     if types:
         query = query.where(DomainEvent.type.in_(types))
     return list(await session.scalars(query))
+
+
+async def last_event_id(session: AsyncSession) -> int:
+    """The newest committed event id (0 for an empty feed)."""
+    return int(await session.scalar(select(func.coalesce(func.max(DomainEvent.id), 0))) or 0)
 
 
 async def get_cursor(session: AsyncSession, channel_id: int, stream: str) -> SyncCursor | None:
