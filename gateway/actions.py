@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.channels.base import ConversationRef, OutboundMessage
 from gateway.db.engine import Database
 from gateway.db.models import Agent, Channel, ContactIdentity, Conversation, Inbox, Job, Message
+from gateway.db.repositories import conversations as conv_repo
 from gateway.db.repositories.feed import append_event
 from gateway.db.types import utcnow
 from gateway.domain import MessageStatus
@@ -34,9 +35,12 @@ def new_msgid() -> str:
 
 
 async def load_context(
-    session: AsyncSession, conversation_id: int
+    session: AsyncSession, conversation_id: int, *, lock: bool = False
 ) -> tuple[Conversation, Inbox, Channel, ContactIdentity]:
-    conversation = await session.get(Conversation, conversation_id)
+    """The conversation (row-locked with `lock`, so reply counters never lose an update) and its context."""
+    conversation = await session.get(
+        Conversation, conversation_id, with_for_update=True if lock else None, populate_existing=lock
+    )
     if conversation is None:
         raise NotFound(f"conversation {conversation_id} not found")
     inbox = await session.get(Inbox, conversation.inbox_id)
@@ -59,8 +63,9 @@ async def queue_message(
 
     Raises ReplyNotAllowed (409) with the policy's reason when the platform would refuse.
     """
-    conversation, inbox, channel, _ = await load_context(session, conversation_id)
-    decision = can_reply(conversation, channel.kind, utcnow())
+    conversation, inbox, channel, _ = await load_context(session, conversation_id, lock=True)
+    pending = await count_unsent(session, conversation.id)
+    decision = can_reply(conversation, channel.kind, utcnow(), pending=pending)
     if not decision:
         raise ReplyNotAllowed(decision.reason or "refused", decision.detail)
     message = Message(
@@ -102,6 +107,11 @@ async def queue_message(
         contact_id=conversation.contact_id,
     )
     return message
+
+
+async def count_unsent(session: AsyncSession, conversation_id: int, *, before: int | None = None) -> int:
+    """Outgoing messages of the conversation still queued or in flight (older than `before`)."""
+    return await conv_repo.count_unsent(session, conversation_id, before=before)
 
 
 async def _ref(
@@ -173,7 +183,12 @@ async def send_message_job(runtime: Runtime, job: Job) -> None:
                 error_message="the send may or may not have reached the platform; not repeated",
             )
             return
-        decision = can_reply(conversation, channel_row.kind, utcnow())
+        decision = can_reply(
+            conversation,
+            channel_row.kind,
+            utcnow(),
+            pending=await count_unsent(session, conversation.id, before=message.id),
+        )
         if not decision:
             await _finish(
                 session,
@@ -204,7 +219,7 @@ async def send_message_job(runtime: Runtime, job: Job) -> None:
     runtime.metrics.messages_out.labels(str(channel_row.id)).inc()
     async with db.session() as session:
         message = await session.get(Message, message_id)
-        conversation = await session.get(Conversation, message.conversation_id)
+        conversation, *_ = await load_context(session, message.conversation_id, lock=True)
         await _finish(session, message, conversation, status=MessageStatus.SENT)
 
 

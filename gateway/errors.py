@@ -155,7 +155,7 @@ class DecryptError(CallbackError):
     code, sdk_code = "callback_decrypt_failed", -40007
 
 
-class BufferError_(CallbackError):  # noqa: N801 - avoids shadowing the builtin BufferError
+class BufferError_(CallbackError):
     code, sdk_code = "callback_bad_buffer", -40008
 
 

@@ -45,18 +45,20 @@ class Decision:
         return self.allowed
 
 
-def can_reply(conversation: Conversation, kind: str, now: datetime) -> Decision:
+def can_reply(conversation: Conversation, kind: str, now: datetime, *, pending: int = 0) -> Decision:
     """Allowed, or the reason the platform would refuse (window_closed, quota_exhausted, ...).
+
+    `pending` counts replies already queued but not yet sent: they will spend the allowance first.
 
     A resolved MP conversation may still be answered while the user's grant is open (the platform
     allows it); a resolved WeCom conversation is in state 4, where the API may not send.
     """
     if kind == "wecom":
-        return _wecom(conversation, now)
-    return _mp(conversation, now)
+        return _wecom(conversation, now, pending)
+    return _mp(conversation, now, pending)
 
 
-def _wecom(conversation: Conversation, now: datetime) -> Decision:
+def _wecom(conversation: Conversation, now: datetime, pending: int = 0) -> Decision:
     state = conversation.platform_state
     if state not in WECOM_SENDABLE_STATES or (state is None and conversation.status == "resolved"):
         return Decision(
@@ -65,20 +67,22 @@ def _wecom(conversation: Conversation, now: datetime) -> Decision:
     last = conversation.last_incoming_at
     if last is None or now - last > REPLY_WINDOW:
         return Decision(False, WINDOW_CLOSED, detail="more than 48 h since the customer's last message (95002)")
-    if conversation.replies_since_incoming >= WECOM_SENDS_PER_MESSAGE:
+    if conversation.replies_since_incoming + pending >= WECOM_SENDS_PER_MESSAGE:
         return Decision(False, QUOTA_EXHAUSTED, detail="5 messages per customer message (95001)")
     return Decision(True, grant="message")
 
 
-def _mp(conversation: Conversation, now: datetime) -> Decision:
+def _mp(conversation: Conversation, now: datetime, pending: int = 0) -> Decision:
     opened = False
     if conversation.last_event_at is not None and now - conversation.last_event_at < EVENT_WINDOW:
         opened = True
-        if conversation.replies_since_event < MP_EVENT_QUOTA:
+        left = MP_EVENT_QUOTA - conversation.replies_since_event
+        if pending < left:
             return Decision(True, grant="event")
+        pending -= max(left, 0)
     if conversation.last_incoming_at is not None and now - conversation.last_incoming_at < REPLY_WINDOW:
         opened = True
-        if conversation.replies_since_incoming < MP_MESSAGE_QUOTA:
+        if conversation.replies_since_incoming + pending < MP_MESSAGE_QUOTA:
             return Decision(True, grant="message")
     if opened:
         return Decision(False, QUOTA_EXHAUSTED, detail="reply quota for this window is used up (45047)")

@@ -47,7 +47,9 @@ async def json_body(request: Request) -> dict[str, Any]:
     return data
 
 
-def field_str(body: dict[str, Any], name: str, errcode: int, *, required: bool = True, max_bytes: int | None = None) -> str:
+def field_str(
+    body: dict[str, Any], name: str, errcode: int, *, required: bool = True, max_bytes: int | None = None
+) -> str:
     """A string field with the platform's presence/length rules (errcode on violation)."""
     value = body.get(name)
     if value is None or value == "":

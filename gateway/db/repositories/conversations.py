@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db.models import Agent, Conversation, Inbox, InboxAgent, Message
@@ -147,3 +147,19 @@ async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]])
 
 async def message_by_source(session: AsyncSession, inbox_id: int, source_id: str) -> Message | None:
     return await session.scalar(select(Message).where(Message.inbox_id == inbox_id, Message.source_id == source_id))
+
+
+async def count_unsent(session: AsyncSession, conversation_id: int, *, before: int | None = None) -> int:
+    """Outgoing messages still queued or being sent (they will spend reply allowance when they go)."""
+    query = (
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.message_type == "outgoing",
+            Message.status.in_(("queued", "sending")),
+        )
+    )
+    if before is not None:
+        query = query.where(Message.id < before)
+    return int(await session.scalar(query) or 0)
