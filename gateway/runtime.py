@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 import httpx
+import msgspec
 from sqlalchemy import select
 
 from gateway.channels import channel_classes
@@ -20,7 +21,8 @@ from gateway.db.models import Channel as ChannelRow
 from gateway.db.models import Inbox, Job, SyncCursor
 from gateway.db.repositories.channels import ChannelRepository
 from gateway.db.repositories.tokens import SqlTokenStore
-from gateway.domain import Batch
+from gateway.db.types import utcnow
+from gateway.domain import Batch, ContentType, InboundMessage, MessageType, SenderType, StateChange
 from gateway.errors import ChannelNotFound, PlatformError
 from gateway.ingest import IngestResult, ingest
 from gateway.jobs import Handler, JobQueue, JobRunner, RetryLater, enqueue
@@ -30,6 +32,7 @@ from gateway.metrics import Metrics
 from gateway.sealing import SecretBox
 from gateway.settings import Settings
 from gateway.sync import Syncer
+from gateway.webhooks import WebhookDispatcher
 from gateway.wechat.tokens import Credential, TokenManager
 
 log = logging.getLogger(__name__)
@@ -59,7 +62,10 @@ class Runtime:
             "download_media": self._download_media,
             "send_message": self._send_message,
             "fetch_profiles": self._fetch_profiles,
+            "send_welcome": self._send_welcome,
         }
+        self.webhooks = WebhookDispatcher(self)  # tests shrink self.webhooks.schedule
+        self.handlers["deliver_webhook"] = self.webhooks.deliver
         self.jobs = JobRunner(JobQueue(self.db), self.handlers, on_result=lambda job, outcome: None)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -128,6 +134,17 @@ class Runtime:
                 dedupe_key=f"profiles:{batch.channel_id}:{ids[0]}:{len(ids)}",
                 channel_id=batch.channel_id,
             )
+        for change in batch.state_changes:
+            if change.event_code_kind == "welcome" and change.event_code:  # valid 20 s: a job, run at once
+                await enqueue(
+                    session,
+                    "send_welcome",
+                    {"channel_id": batch.channel_id, "change": msgspec.to_builtins(change)},
+                    dedupe_key=f"welcome:{batch.channel_id}:{change.event_code}",
+                    channel_id=batch.channel_id,
+                    max_attempts=3,
+                )
+                self.jobs.notify()
         if result.inserted:
             self.metrics.messages_in.labels(str(batch.channel_id)).inc(len(result.inserted))
         if result.media or result.new_identities:
@@ -160,6 +177,33 @@ class Runtime:
         if profiles:
             async with self.db.session() as session:
                 await ingest(session, Batch(channel_id=channel_id, profiles=profiles))
+
+    async def _send_welcome(self, job: Job) -> None:
+        """enter_session's welcome_code → the channel's welcome message, recorded as an outgoing bot message."""
+        from gateway.actions import new_msgid
+
+        channel = await self.channel(job.payload["channel_id"])
+        change = msgspec.convert(job.payload["change"], StateChange)
+        send_welcome = getattr(channel, "send_welcome", None)
+        if send_welcome is None:
+            return
+        sent = await send_welcome(change, new_msgid())
+        if sent is None:
+            return  # no welcome message configured
+        message = InboundMessage(
+            source_id=sent.source_id,
+            inbox_source_id=change.inbox_source_id,
+            contact_source_id=change.contact_source_id,
+            message_type=MessageType.OUTGOING,
+            sender_type=SenderType.BOT,
+            content_type=ContentType.TEXT,
+            content=getattr(channel, "welcome_message", None),
+            sent_at=utcnow(),
+            content_attributes={"welcome": True},
+            raw=sent.raw,
+        )
+        async with self.db.session() as session:
+            await ingest(session, Batch(channel_id=channel.channel_id, messages=[message]))
 
     async def _send_message(self, job: Job) -> None:
         from gateway.actions import send_message_job  # actions builds on the runtime

@@ -54,3 +54,22 @@ async def test_duplicated_callbacks_store_each_message_once(db) -> None:
 
         await h.settle(five)
         assert await count(h.db, Message) == 5
+
+
+async def test_welcome_message_goes_out_with_the_enter_session_code(db) -> None:
+    async with harness(db, TEST_SECRET_KEY) as h:
+        await h.wecom_channel(welcome_message="欢迎！")
+        kf = (await h.driver.wecom_add_kf_account(CORP))["open_kfid"]
+        customer = (await h.driver.wecom_add_customer(CORP))["external_userid"]
+        entered = await h.driver.wecom_enter(CORP, customer, kf, scene="ad", scene_param="spring")
+        assert entered["welcome_code"]
+
+        async def welcomed() -> bool:
+            return await count(h.db, Message, Message.message_type == "outgoing") == 1
+
+        await h.settle(welcomed)
+        deliveries = [d for d in await h.driver.deliveries(platform="wecom") if d["touser"] == customer]
+        assert len(deliveries) == 1 and "欢迎！" in str(deliveries[0]["payload"])
+        async with h.db.sessions() as session:
+            activity = await session.scalar(select(Message).where(Message.message_type == "activity"))
+        assert activity is not None and activity.content_attributes.get("scene_param") == "spring"
