@@ -114,7 +114,7 @@ async def count_unsent(session: AsyncSession, conversation_id: int, *, before: i
     return await conv_repo.count_unsent(session, conversation_id, before=before)
 
 
-async def _ref(
+async def conversation_ref(
     session: AsyncSession, conversation: Conversation, inbox: Inbox, identity: ContactIdentity
 ) -> ConversationRef:
     assignee = await session.get(Agent, conversation.assignee_id) if conversation.assignee_id else None
@@ -199,7 +199,7 @@ async def send_message_job(runtime: Runtime, job: Job) -> None:
                 error_message=decision.detail,
             )
             return
-        ref = await _ref(session, conversation, inbox, identity)
+        ref = await conversation_ref(session, conversation, inbox, identity)
         outbound = OutboundMessage(
             msgid=message.source_id or new_msgid(),
             content_type=message.content_type,
@@ -256,3 +256,46 @@ async def _send_failed(runtime: Runtime, message_id: int, kind: str, exc: Platfo
                 message.content_attributes = {**message.content_attributes, "policy_reason": reason}
     if retry:
         raise RetryLater(exc.message)
+
+
+async def record_event_reply(
+    runtime: Runtime, channel_id: int, conversation_id: int, ref: ConversationRef, outbound: OutboundMessage, sent: Any
+) -> Any:
+    """Store a sent send_msg_on_event reply as an outgoing bot message; the code is spent."""
+    from gateway.api import render  # the API's view of a message
+
+    async with runtime.db.session() as session:
+        conversation, inbox, _, _ = await load_context(session, conversation_id, lock=True)
+        message = Message(
+            conversation_id=conversation.id,
+            inbox_id=inbox.id,
+            source_id=sent.source_id,
+            message_type="outgoing",
+            sender_type="bot",
+            content_type=outbound.content_type,
+            content=outbound.content,
+            content_attributes={**outbound.attributes, "event_code_kind": ref.event_code_kind},
+            raw=sent.raw,
+            status=str(MessageStatus.SENT),
+            sent_at=utcnow(),
+        )
+        session.add(message)
+        conversation.event_code = None
+        conversation.event_code_kind = None
+        await session.flush()
+        await append_event(
+            session,
+            "message.created",
+            {
+                "message_id": message.id,
+                "conversation_id": conversation.id,
+                "inbox_id": inbox.id,
+                "message_type": "outgoing",
+                "content_type": message.content_type,
+                "content": message.content,
+                "status": message.status,
+            },
+            conversation_id=conversation.id,
+            contact_id=conversation.contact_id,
+        )
+        return render.message_out(message)

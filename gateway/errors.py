@@ -7,7 +7,8 @@
     ├── Conflict                      409 conflict
     │   └── ReplyNotAllowed           409 reply_not_allowed (+ reason: window_closed, quota_exhausted, ...)
     ├── InvalidRequest                422 validation_error (+ field)
-    │   └── UnsupportedByChannel      422 unsupported_by_channel
+    │   ├── UnsupportedByChannel      422 unsupported_by_channel
+    │   └── IdempotencyKeyReused      422 idempotency_key_reused
     ├── Unauthorized                  401 unauthorized
     ├── Forbidden                     403 forbidden
     ├── CallbackError                 400 callback_* (+ sdk_code -40001 … -40011 from WXBizMsgCrypt)
@@ -101,6 +102,10 @@ class InvalidRequest(GatewayError):
 
 class UnsupportedByChannel(InvalidRequest):
     code = "unsupported_by_channel"
+
+
+class IdempotencyKeyReused(InvalidRequest):
+    code = "idempotency_key_reused"
 
 
 class Unauthorized(GatewayError):

@@ -105,7 +105,8 @@ class Harness:
     started: bool = True
 
     async def sync_all(self) -> None:
-        """One pull of every known kf account (what the sync loop does when it runs)."""
+        """Deliver pushed callbacks, then pull every known kf account once (what the sync loop does)."""
+        await self.driver.flush_callbacks()
         for channel_id, stream in await self.runtime.wecom_streams():
             await self.runtime.syncer.sync_stream(channel_id, stream)
 

@@ -9,7 +9,19 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components
 
 import gateway
-from gateway.api import agents, apikeys, callbacks, channels, contacts, conversations, inboxes, ops
+from gateway.api import (
+    actions,
+    agents,
+    apikeys,
+    callbacks,
+    channels,
+    contacts,
+    conversations,
+    events,
+    inboxes,
+    ops,
+    webhooks,
+)
 from gateway.api.auth import SECURITY_SCHEMES, ApiKeyMiddleware
 from gateway.api.errors import EXCEPTION_HANDLERS
 from gateway.runtime import Runtime
@@ -45,6 +57,10 @@ def create_app(
             agents.AgentController,
             contacts.ContactController,
             conversations.ConversationController,
+            webhooks.WebhookController,
+            events.EventController,
+            actions.ActionController,
+            conversations.list_messages,  # after ActionController: same path (see conversations.py)
         ],
         middleware=[ApiKeyMiddleware(runtime.db)],  # every /api/v1 route needs an API key
         dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False, use_cache=True)},
