@@ -36,9 +36,6 @@ class Metrics:
         self.token_refreshes = Counter(
             "gateway_token_refreshes_total", "Access tokens fetched from the platform", ["kind"], registry=r
         )
-        self.platform_calls = Counter(
-            "gateway_platform_calls_total", "Platform API calls, by outcome", ["path", "outcome"], registry=r
-        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

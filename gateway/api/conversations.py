@@ -105,19 +105,22 @@ class ConversationController(Controller):
         kind = ctx.inboxes[conversation.inbox_id][1]
         return render.conversation_out(conversation, ctx, can_reply(conversation, kind, utcnow()))
 
-    @get("/{conversation_id:int}/messages")
-    async def list_messages(
-        self,
-        conversation_id: int,
-        runtime: Runtime,
-        before: Annotated[int | None, Parameter(ge=1, description="messages older than this message id")] = None,
-        after: Annotated[int | None, Parameter(ge=0, description="messages newer than this message id")] = None,
-        limit: Limit = 50,
-        include_raw: Annotated[bool, Parameter(description="add the platform's payload")] = False,
-    ) -> MessagePage:
-        """Oldest → newest within a page. Without cursors: the newest `limit` messages. Page back with
-        `before=<first id>` while has_more; page forward with `after=<last id>`."""
-        async with runtime.db.sessions() as session:
-            await browse.get_conversation(session, conversation_id)
-            rows, more = await browse.list_messages(session, conversation_id, before=before, after=after, limit=limit)
-        return MessagePage(data=[render.message_out(m, include_raw=include_raw) for m in rows], has_more=more)
+
+# A plain handler, not a controller method: Litestar 2.x refuses a second Controller on a path that
+# already has a route (both bring their own OPTIONS handler), and POST on this path lives in
+# gateway.api.actions.ActionController. app.py registers this handler after that controller.
+@get("/api/v1/conversations/{conversation_id:int}/messages", tags=("conversations",), security=SECURITY)
+async def list_messages(
+    conversation_id: int,
+    runtime: Runtime,
+    before: Annotated[int | None, Parameter(ge=1, description="messages older than this message id")] = None,
+    after: Annotated[int | None, Parameter(ge=0, description="messages newer than this message id")] = None,
+    limit: Limit = 50,
+    include_raw: Annotated[bool, Parameter(description="add the platform's payload")] = False,
+) -> MessagePage:
+    """Oldest → newest within a page. Without cursors: the newest `limit` messages. Page back with
+    `before=<first id>` while has_more; page forward with `after=<last id>`."""
+    async with runtime.db.sessions() as session:
+        await browse.get_conversation(session, conversation_id)
+        rows, more = await browse.list_messages(session, conversation_id, before=before, after=after, limit=limit)
+    return MessagePage(data=[render.message_out(m, include_raw=include_raw) for m in rows], has_more=more)

@@ -89,8 +89,8 @@ async def sim() -> AsyncIterator[Sim]:
         await driver.flush_callbacks()
 
 
-def test_declares_the_contract() -> None:
-    assert isinstance(make_channel(httpx.AsyncClient()), Channel)
+async def test_declares_the_contract(sim: Sim) -> None:
+    assert isinstance(sim.channel, Channel)
     caps = WeComChannel.capabilities
     assert (WeComChannel.kind, WeComChannel.default_api_base) == ("wecom", "https://qyapi.weixin.qq.com")
     assert caps.pull and not caps.typing and caps.handover_queue and caps.handover_bot and caps.event_codes

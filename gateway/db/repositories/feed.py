@@ -163,9 +163,21 @@ def _within(savepoint: SessionTransaction | None, ancestor: SessionTransaction) 
 
 
 async def events_after(
-    session: AsyncSession, after_id: int, *, limit: int = 100, types: list[str] | None = None
+    session: AsyncSession,
+    after_id: int,
+    *,
+    limit: int = 100,
+    types: list[str] | None = None,
+    upto: int | None = None,
 ) -> list[DomainEvent]:
+    """Events with after_id < id (≤ upto), oldest first.
+
+    Read `last_event_id` first and pass it as `upto`: a page shorter than `limit` then proves
+    there is nothing else up to `upto`, so a filtered reader may move its cursor there.
+    """
     query = select(DomainEvent).where(DomainEvent.id > after_id).order_by(DomainEvent.id).limit(limit)
+    if upto is not None:
+        query = query.where(DomainEvent.id <= upto)
     if types:
         query = query.where(DomainEvent.type.in_(types))
     return list(await session.scalars(query))
