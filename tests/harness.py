@@ -141,10 +141,17 @@ def test_settings(database_url: str, secret_key: str, **sync: float) -> Settings
 
 @asynccontextmanager
 async def harness(
-    db: Database, secret_key: str, *, media_dir: Any = None, start: bool = True, seed: int = 1, **sync: float
+    db: Database,
+    secret_key: str,
+    *,
+    media_dir: Any = None,
+    start: bool = True,
+    seed: int = 1,
+    clock: SimClock | None = None,
+    **sync: float,
 ) -> AsyncIterator[Harness]:
     """Simulator (live clock: the gateway's policy compares with real time) + gateway on `db`."""
-    world = World(seed=seed, clock=SimClock())
+    world = World(seed=seed, clock=clock or SimClock())
     world.config.callback_timeout = 5.0
     sim_app = create_simulator_app(world)
     sim_http = httpx.AsyncClient(transport=httpx.ASGITransport(sim_app), base_url=SIM)
