@@ -37,9 +37,13 @@ def new_msgid() -> str:
 async def load_context(
     session: AsyncSession, conversation_id: int, *, lock: bool = False
 ) -> tuple[Conversation, Inbox, Channel, ContactIdentity]:
-    """The conversation (row-locked with `lock`, so reply counters never lose an update) and its context."""
+    """The conversation (row-locked with `lock`, so reply counters never lose an update) and its context.
+
+    The lock is FOR NO KEY UPDATE: it serializes counter updates without blocking rows that merely
+    reference the conversation (messages, events), which FOR UPDATE would, deadlocking with ingest.
+    """
     conversation = await session.get(
-        Conversation, conversation_id, with_for_update=True if lock else None, populate_existing=lock
+        Conversation, conversation_id, with_for_update={"key_share": True} if lock else None, populate_existing=lock
     )
     if conversation is None:
         raise NotFound(f"conversation {conversation_id} not found")

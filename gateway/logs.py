@@ -66,3 +66,4 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     # httpx logs every URL at INFO, and platform URLs carry access_token: keep it quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

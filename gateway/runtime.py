@@ -66,7 +66,9 @@ class Runtime:
         }
         self.webhooks = WebhookDispatcher(self)  # tests shrink self.webhooks.schedule
         self.handlers["deliver_webhook"] = self.webhooks.deliver
-        self.jobs = JobRunner(JobQueue(self.db), self.handlers, on_result=lambda job, outcome: None)
+        self.jobs = JobRunner(
+            JobQueue(self.db, lease=settings.jobs.lease_seconds), self.handlers, on_result=lambda job, outcome: None
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------------ channels

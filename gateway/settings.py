@@ -41,11 +41,19 @@ class SyncSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class JobSettings:
+    # A claimed job is the worker's for this long; a replica that dies leaves its jobs to be reclaimed
+    # once it ends. Keep it well above the longest job (a platform call times out after 10 s).
+    lease_seconds: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database: DatabaseSettings
     secret_key: str
     server: ServerSettings = field(default_factory=ServerSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
     media_dir: Path = Path("media")
     log_level: str = "INFO"
     log_json: bool = True
@@ -77,11 +85,14 @@ class Settings:
                 backoff_max=_float(env, "GATEWAY_SYNC_BACKOFF_MAX", 60.0),
                 horizon_warning_hours=_float(env, "GATEWAY_SYNC_HORIZON_WARNING_HOURS", 60.0),
             ),
+            jobs=JobSettings(lease_seconds=_float(env, "GATEWAY_JOB_LEASE_SECONDS", 120.0)),
             media_dir=Path(env.get("GATEWAY_MEDIA_DIR") or cwd / "media"),
             log_level=env.get("GATEWAY_LOG_LEVEL", "INFO").upper(),
             log_json=_bool(env, "GATEWAY_LOG_JSON", True),
             demo=demo,
         )
+        if settings.jobs.lease_seconds <= 0:
+            raise ConfigError("GATEWAY_JOB_LEASE_SECONDS must be positive")
         return settings
 
     def require_secret_key(self) -> str:

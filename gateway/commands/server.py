@@ -43,6 +43,12 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     configure_logging(settings.log_level, json_lines=settings.log_json)
     settings.require_secret_key()
     _check_migrated(settings.database.url)
+    if not _channel_count(settings.database.url):
+        click.echo(
+            "no channels configured: add one with `kefu-gateway channel add wecom|mp …` "
+            "(or try everything against the simulator with `kefu-gateway demo`)",
+            err=True,
+        )
     uvicorn.run(
         "gateway.api.app:create_app",
         factory=True,
@@ -50,6 +56,23 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         port=port or settings.server.port,
         **_uvicorn_options(workers),  # type: ignore[arg-type]
     )
+
+
+def _channel_count(url: str) -> int:
+    from sqlalchemy import func, select
+
+    from gateway.db.engine import Database
+    from gateway.db.models import Channel
+
+    async def count() -> int:
+        db = Database(url)
+        try:
+            async with db.sessions() as session:
+                return int(await session.scalar(select(func.count()).select_from(Channel)) or 0)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(count())
 
 
 def _check_migrated(url: str) -> None:

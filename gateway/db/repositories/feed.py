@@ -26,9 +26,9 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from gateway.db.models import DomainEvent, FeedCounter, SyncCursor
+from gateway.db.models import Contact, Conversation, DomainEvent, FeedCounter, SyncCursor
 from gateway.db.repositories import webhooks as webhook_repo
-from gateway.db.repositories.util import insert_for
+from gateway.db.repositories.util import insert_for, is_postgres
 from gateway.db.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,7 @@ def _write_events(session: Session) -> None:
     if not pending:
         return
     events = [e for e, _ in pending]
+    _lock_referenced(session, events)  # before the counter, like the webhook rows below
     targets = webhook_repo.fan_out_targets(session)  # before the counter: it may wait on a webhook row
     last = session.execute(_take_ids(session, len(events))).scalar_one()
     for offset, event_ in enumerate(events):
@@ -116,6 +117,26 @@ def _write_events(session: Session) -> None:
     session.flush()
     webhook_repo.fan_out(session, targets, events)
     session.info[_COMMITTED] = True
+
+
+def _lock_referenced(session: Session, events: list[DomainEvent]) -> None:
+    """KEY SHARE the conversations and contacts the events point at, as their foreign keys will.
+
+    Inserting an event takes these row locks anyway; taken after the counter they deadlock with a
+    transaction that holds a stronger lock on the row (e.g. a contact whose unionid it just set)
+    and waits for the counter. Taken here, such a writer is simply waited for.
+    """
+    if not is_postgres(session):
+        return
+    for model, ids in (
+        (Conversation, {e.conversation_id for e in events if e.conversation_id is not None}),
+        (Contact, {e.contact_id for e in events if e.contact_id is not None}),
+    ):
+        if ids:
+            session.execute(
+                select(model.id).where(model.id.in_(sorted(ids))).order_by(model.id)
+                .with_for_update(read=True, key_share=True)
+            )
 
 
 def _take_ids(session: Session, count: int) -> Any:
