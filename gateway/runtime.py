@@ -217,9 +217,27 @@ class Runtime:
 
     # ------------------------------------------------------------------ lifecycle
 
+    async def refresh_directories(self) -> None:
+        """Inboxes and agents (online status) of every enabled channel, from the platforms."""
+        from gateway.directory import sync_directory
+
+        async with self.db.sessions() as session:
+            ids = list(await session.scalars(select(ChannelRow.id).where(ChannelRow.enabled.is_(True))))
+        for channel_id in ids:
+            try:
+                await sync_directory(self.db, await self.channel(channel_id), channel_id)
+            except Exception as exc:  # one channel's trouble must not stop the others
+                log.warning("directory refresh of channel %s failed: %s", channel_id, exc)
+
+    async def _directory_loop(self) -> None:
+        while True:
+            await self.refresh_directories()
+            await asyncio.sleep(self.settings.sync.directory_interval)
+
     async def start(self, *, sync: bool = True, jobs: bool = True) -> None:
         if sync:
             self._tasks.append(asyncio.create_task(self.syncer.run(self.wecom_streams), name="sync"))
+            self._tasks.append(asyncio.create_task(self._directory_loop(), name="directory"))
         if jobs:
             self._tasks.append(asyncio.create_task(self.jobs.run(), name="jobs"))
 

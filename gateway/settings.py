@@ -38,6 +38,7 @@ class SyncSettings:
     poll_interval: float = 30.0  # seconds between polls of a kf account when callbacks are quiet
     backoff_max: float = 60.0
     horizon_warning_hours: float = 60.0  # sync_msg keeps 3 days; warn well before
+    directory_interval: float = 300.0  # seconds between refreshes of inboxes and agents (online status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class Settings:
                 poll_interval=_float(env, "GATEWAY_SYNC_POLL_INTERVAL", 30.0),
                 backoff_max=_float(env, "GATEWAY_SYNC_BACKOFF_MAX", 60.0),
                 horizon_warning_hours=_float(env, "GATEWAY_SYNC_HORIZON_WARNING_HOURS", 60.0),
+                directory_interval=_float(env, "GATEWAY_DIRECTORY_INTERVAL", 300.0),
             ),
             jobs=JobSettings(lease_seconds=_float(env, "GATEWAY_JOB_LEASE_SECONDS", 120.0)),
             media_dir=Path(env.get("GATEWAY_MEDIA_DIR") or cwd / "media"),

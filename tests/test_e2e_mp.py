@@ -64,3 +64,23 @@ async def test_kf_session_events_move_status_and_assignee(db) -> None:
         await h.driver.mp_user_text(APPID, openid, "one more thing")
         await h.driver.flush_callbacks()
         assert await count(h.db, Conversation) == 2  # a message after resolved opens a new conversation
+
+
+async def test_kf_accounts_are_agents_with_refreshed_online_status(db) -> None:
+    async with harness(db, TEST_SECRET_KEY, start=False) as h:
+        channel_id = await h.mp_channel(appid=APPID, wechat_id="gh_oa")
+        channel = await h.runtime.channel(channel_id)
+        await channel.client.add_account("alice@gh_oa", "Alice")
+        await h.driver.mp_kf_bind(APPID, "alice@gh_oa", "wx_kf_alice")
+        await h.driver.mp_kf_online(APPID, "alice@gh_oa", True)
+
+        async def status() -> str:
+            async with h.db.sessions() as session:
+                agent = await session.scalar(select(Agent).where(Agent.source_id == "alice@gh_oa"))
+                return agent.status
+
+        await h.runtime.refresh_directories()
+        assert await status() == "online"
+        await h.driver.mp_kf_online(APPID, "alice@gh_oa", False)
+        await h.runtime.refresh_directories()
+        assert await status() == "offline"

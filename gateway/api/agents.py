@@ -29,6 +29,7 @@ from gateway.api.schemas import (
 from gateway.channels.base import Channel
 from gateway.db.repositories import directory
 from gateway.db.repositories.channels import ChannelRepository
+from gateway.directory import sync_directory
 from gateway.errors import InvalidRequest
 from gateway.runtime import Runtime
 
@@ -113,28 +114,8 @@ class AgentController(Controller):
         MP getkflist + getonlinekflist) into the tables: new rows added, statuses and memberships
         replaced, inboxes the platform no longer lists disabled."""
         adapter = await runtime.channel(data.channel_id)
-        inboxes = await adapter.list_inboxes()
-        agents = await adapter.list_agents()
-        async with runtime.db.session() as session:
-            by_source = {}
-            for info in inboxes:
-                by_source[info.source_id] = await directory.upsert_inbox(
-                    session, data.channel_id, info.source_id, name=info.name, avatar_url=info.avatar_url
-                )
-            await directory.disable_inboxes_except(session, data.channel_id, by_source)
-            members: list[tuple[int, int, str]] = []
-            listed: set[int] = set()
-            for info in agents:
-                agent = await directory.upsert_agent(
-                    session, data.channel_id, info.source_id, name=info.name or None, status=info.status, raw=info.raw
-                )
-                listed.add(agent.id)
-                members += [(by_source[s].id, agent.id, info.status) for s in info.inbox_source_ids if s in by_source]
-            for agent, _ in await directory.list_agents(session, channel_id=data.channel_id):
-                if agent.id not in listed and agent.status != directory.DELETED:
-                    agent.status = "offline"
-            await directory.replace_memberships(session, data.channel_id, members)
-        return DirectorySynced(inboxes=len(inboxes), agents=len(agents))
+        inboxes, agents = await sync_directory(runtime.db, adapter, data.channel_id)
+        return DirectorySynced(inboxes=inboxes, agents=agents)
 
     @staticmethod
     async def _adapter(runtime: Runtime, agent_id: int) -> tuple[Channel, str]:

@@ -252,6 +252,20 @@ class MpChannel:
             ))
         return agents
 
+    async def add_agent(self, kf_account: str, nickname: str) -> None:
+        """kfaccount/add ("prefix@<wechat id>"; 65403 bad nickname, 65404 bad account, 65406 exists)."""
+        await self.client.add_account(kf_account, nickname)
+
+    async def update_agent(self, kf_account: str, nickname: str) -> None:
+        await self.client.update_account(kf_account, nickname)
+
+    async def delete_agent(self, kf_account: str) -> None:
+        await self.client.delete_account(kf_account)
+
+    async def invite_agent(self, kf_account: str, invite_wx: str) -> None:
+        """kfaccount/inviteworker: bind a WeChat user to the kf account (65407–65412)."""
+        await self.client.invite_worker(kf_account, invite_wx)
+
     async def verify(self) -> None:
         await self.tokens.get(self.credential)
 

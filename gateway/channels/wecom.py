@@ -297,6 +297,18 @@ class WeComChannel:
         open_kfid = await self.client.add_account(name, media.media_id)
         return InboxInfo(source_id=open_kfid, name=name)
 
+    async def update_inbox(self, open_kfid: str, *, name: str | None = None) -> None:
+        """Rename a kf account (≤16 chars; 95006 invalid name)."""
+        await self.client.update_account(open_kfid, name=name)
+
+    async def delete_inbox(self, open_kfid: str) -> None:
+        """Delete a kf account (95004 unknown; the corp must keep at least one)."""
+        await self.client.delete_account(open_kfid)
+
+    async def remove_servicers(self, open_kfid: str, userids: list[str]) -> dict[str, int]:
+        """userid → per-item errcode (0 removed or already absent)."""
+        return {r.userid or "": r.errcode for r in await self.client.delete_servicers(open_kfid, userids)}
+
     async def add_servicers(self, open_kfid: str, userids: list[str]) -> dict[str, int]:
         """userid → per-item errcode (0 added, or already there; 95014 not activated, …)."""
         return {r.userid or "": r.errcode for r in await self.client.add_servicers(open_kfid, userids)}

@@ -134,7 +134,9 @@ def _lock_referenced(session: Session, events: list[DomainEvent]) -> None:
     ):
         if ids:
             session.execute(
-                select(model.id).where(model.id.in_(sorted(ids))).order_by(model.id)
+                select(model.id)
+                .where(model.id.in_(sorted(ids)))
+                .order_by(model.id)
                 .with_for_update(read=True, key_share=True)
             )
 

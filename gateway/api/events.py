@@ -1,0 +1,158 @@
+"""`/api/v1/events` (read scope): the domain event feed, paged by id, and live as Server-Sent Events.
+
+Event ids are commit-ordered (gateway.db.repositories.feed), so a consumer that keeps the last id it
+saw and asks `?after=<id>` (or reconnects with `Last-Event-ID`) never skips an event, even when
+writers commit concurrently on PostgreSQL. The stream polls the table every POLL_INTERVAL seconds
+and is woken at once by commits in the same process; it sends a comment every HEARTBEAT seconds
+so proxies keep the connection open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from msgspec import Struct
+
+from gateway.api.auth import SECURITY
+from gateway.db.models import DomainEvent
+from gateway.db.repositories import feed
+from gateway.errors import InvalidRequest
+from gateway.runtime import Runtime
+
+POLL_INTERVAL = 0.5  # seconds between polls when no in-process commit wakes the stream
+HEARTBEAT = 15.0  # seconds of silence before a keep-alive comment
+STREAM_BATCH = 500
+
+Types = Annotated[
+    list[str] | None,
+    Parameter(description=f"only these types (repeat, or comma-separate): {', '.join(feed.EVENT_TYPES)}"),
+]
+
+
+class EventOut(Struct, kw_only=True):
+    """Also the body of a webhook delivery."""
+
+    id: int
+    type: str
+    created_at: datetime
+    data: dict[str, Any]
+
+
+class EventPage(Struct, kw_only=True):
+    data: list[EventOut]  # oldest first
+    next_after: int  # pass as ?after= next time; moves past filtered-out events, stays put when nothing is new
+    has_more: bool
+
+
+def _types(raw: list[str] | None) -> list[str] | None:
+    if not raw:
+        return None
+    types = [t.strip() for item in raw for t in item.split(",") if t.strip()]
+    unknown = sorted(set(types) - set(feed.EVENT_TYPES))
+    if unknown:
+        raise InvalidRequest(f"unknown event types: {', '.join(unknown)}", field="types")
+    return types or None
+
+
+def _out(event: DomainEvent) -> EventOut:
+    return EventOut(id=event.id, type=event.type, created_at=event.created_at, data=event.payload)
+
+
+class EventController(Controller):
+    path = "/api/v1/events"
+    tags = ("events",)
+    security = SECURITY
+
+    @get("/")
+    async def list_events(
+        self,
+        runtime: Runtime,
+        after: Annotated[int, Parameter(ge=0, description="the last event id already seen")] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=1000, description="page size (1–1000)")] = 100,
+        types: Types = None,
+    ) -> EventPage:
+        """Events with id > after, oldest first."""
+        wanted = _types(types)
+        async with runtime.db.sessions() as session:
+            upto = await feed.last_event_id(session)
+            rows = await feed.events_after(session, after, limit=limit + 1, types=wanted, upto=upto)
+        page = rows[:limit]
+        has_more = len(rows) > limit
+        next_after = page[-1].id if has_more else max(after, upto)
+        return EventPage(data=[_out(e) for e in page], next_after=next_after, has_more=has_more)
+
+    @get("/stream", media_type="text/event-stream")
+    async def stream(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        after: Annotated[int | None, Parameter(ge=0, description="start after this id (default: now)")] = None,
+        types: Types = None,
+    ) -> ServerSentEvent:
+        """`id:` event id, `event:` type, `data:` the event JSON. Starts after `Last-Event-ID` when the
+        client reconnects, else after `?after=`, else at the newest event (only new ones follow)."""
+        wanted = _types(types)
+        header = request.headers.get("last-event-id")
+        if header:
+            try:
+                start = int(header)
+            except ValueError:
+                raise InvalidRequest("Last-Event-ID must be an event id", field="Last-Event-ID") from None
+        elif after is not None:
+            start = after
+        else:
+            async with runtime.db.sessions() as session:
+                start = await feed.last_event_id(session)
+        return ServerSentEvent(_follow(runtime, start, wanted))
+
+
+class _Waker:
+    """Set by feed's after-commit hook; lets an idle stream skip the rest of its poll interval."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    def notify(self) -> None:
+        self.event.set()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self.event.wait(), timeout)
+        except TimeoutError:
+            pass
+        self.event.clear()
+
+
+async def _follow(runtime: Runtime, after: int, types: list[str] | None) -> AsyncIterator[ServerSentEventMessage]:
+    waker = _Waker()
+    feed.watch_commits(waker)
+    try:
+        quiet_since = time.monotonic()
+        while True:
+            async with runtime.db.sessions() as session:
+                upto = await feed.last_event_id(session)
+                events = await feed.events_after(session, after, limit=STREAM_BATCH, types=types, upto=upto)
+            for event in events:
+                yield ServerSentEventMessage(
+                    id=event.id, event=event.type, data=msgspec.json.encode(_out(event)).decode()
+                )
+            if len(events) == STREAM_BATCH:
+                after = events[-1].id
+                continue
+            after = max(after, upto)
+            if events:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= HEARTBEAT:
+                yield ServerSentEventMessage(comment="keep-alive", data=None)
+                quiet_since = time.monotonic()
+            await waker.wait(POLL_INTERVAL)
+    finally:
+        feed.unwatch_commits(waker)

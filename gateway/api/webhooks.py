@@ -1,0 +1,230 @@
+"""`/api/v1/webhooks` (admin scope): subscriptions, their delivery log, and redelivery.
+
+The secret is write-only: sealed at rest, generated when not given, and shown once, in the answer
+to POST. How deliveries are signed, ordered and retried: gateway.webhooks.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Annotated, Literal
+
+import httpx
+import msgspec
+from litestar import Controller, delete, get, patch, post
+from litestar.params import Parameter
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from gateway.api.auth import SECURITY, require_scope
+from gateway.db.models import Webhook, WebhookDelivery
+from gateway.db.repositories import webhooks as repo
+from gateway.db.repositories.feed import EVENT_TYPES
+from gateway.errors import Conflict, InvalidRequest
+from gateway.runtime import Runtime
+
+Url = Annotated[str, Meta(min_length=1, max_length=2048)]
+Secret = Annotated[str, Meta(min_length=16, max_length=256)]
+Description = Annotated[str, Meta(max_length=256)]
+EventTypes = Annotated[list[str], Meta(description=f"event types ({', '.join(EVENT_TYPES)}); empty = all")]
+
+
+class WebhookCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    url: Url
+    events: EventTypes = msgspec.field(default_factory=list)
+    secret: Secret | None = None  # generated when absent
+    description: Description = ""
+    enabled: bool = True
+
+
+class WebhookUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    url: Url | UnsetType = UNSET
+    events: EventTypes | UnsetType = UNSET
+    secret: Secret | UnsetType = UNSET  # replaces the secret; never shown again
+    description: Description | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+
+
+class WebhookOut(Struct, kw_only=True):
+    id: int
+    url: str
+    events: list[str]
+    description: str
+    enabled: bool
+    pending_deliveries: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookCreated(WebhookOut, kw_only=True):
+    secret: str  # shown once: sign-checking key for X-Kefu-Signature
+
+
+class WebhookList(Struct, kw_only=True):
+    data: list[WebhookOut]
+
+
+class DeliveryOut(Struct, kw_only=True):
+    id: int
+    webhook_id: int
+    event_id: int
+    event_type: str
+    status: str  # pending | delivered | failed
+    attempts: int
+    response_status: int | None
+    response_body: str | None  # the first 1024 characters
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeliveryPage(Struct, kw_only=True):
+    data: list[DeliveryOut]  # newest event first
+    next_before: int | None  # pass as ?before= for the next page; null on the last page
+
+
+def _check_url(url: str) -> str:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InvalidRequest("url must be an absolute http(s) URL", field="url")
+    return url
+
+
+def _check_events(events: list[str]) -> list[str]:
+    unknown = sorted(set(events) - set(EVENT_TYPES))
+    if unknown:
+        raise InvalidRequest(f"unknown event types: {', '.join(unknown)}", field="events")
+    return list(dict.fromkeys(events))
+
+
+def _out(webhook: Webhook, pending: int) -> WebhookOut:
+    return WebhookOut(
+        id=webhook.id,
+        url=webhook.url,
+        events=list(webhook.events),
+        description=webhook.description,
+        enabled=webhook.enabled,
+        pending_deliveries=pending,
+        created_at=webhook.created_at,
+        updated_at=webhook.updated_at,
+    )
+
+
+def _delivery_out(delivery: WebhookDelivery, event_type: str) -> DeliveryOut:
+    return DeliveryOut(
+        id=delivery.id,
+        webhook_id=delivery.webhook_id,
+        event_id=delivery.event_id,
+        event_type=event_type,
+        status=delivery.status,
+        attempts=delivery.attempts,
+        response_status=delivery.response_status,
+        response_body=delivery.response_body,
+        last_error=delivery.last_error,
+        next_attempt_at=delivery.next_attempt_at,
+        delivered_at=delivery.delivered_at,
+        created_at=delivery.created_at,
+        updated_at=delivery.updated_at,
+    )
+
+
+class WebhookController(Controller):
+    path = "/api/v1/webhooks"
+    tags = ("webhooks",)
+    security = SECURITY
+    guards = [require_scope("admin")]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post("/", status_code=201)
+    async def create_webhook(self, data: WebhookCreate, runtime: Runtime) -> WebhookCreated:
+        """Subscribe `url` to `events`. The answer carries the secret, once."""
+        secret = data.secret or "whsec_" + secrets.token_urlsafe(32)
+        async with runtime.db.session() as session:
+            webhook = await repo.create_webhook(
+                session,
+                url=_check_url(data.url),
+                events=_check_events(data.events),
+                secret_sealed=runtime.box.seal(secret),
+                description=data.description,
+                enabled=data.enabled,
+            )
+        out = _out(webhook, 0)
+        return WebhookCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, secret=secret)
+
+    @get("/")
+    async def list_webhooks(self, runtime: Runtime) -> WebhookList:
+        async with runtime.db.sessions() as session:
+            webhooks = await repo.list_webhooks(session)
+            pending = await repo.pending_counts(session, [w.id for w in webhooks])
+        return WebhookList(data=[_out(w, pending.get(w.id, 0)) for w in webhooks])
+
+    @get("/{webhook_id:int}")
+    async def get_webhook(self, webhook_id: int, runtime: Runtime) -> WebhookOut:
+        async with runtime.db.sessions() as session:
+            webhook = await repo.get_webhook(session, webhook_id)
+            pending = await repo.pending_counts(session, [webhook_id])
+        return _out(webhook, pending.get(webhook_id, 0))
+
+    @patch("/{webhook_id:int}")
+    async def update_webhook(self, webhook_id: int, data: WebhookUpdate, runtime: Runtime) -> WebhookOut:
+        """Changes apply to events committed afterwards. Re-enabling resumes the pending queue at once
+        (a head waiting in backoff is retried now)."""
+        async with runtime.db.session() as session:
+            webhook = await repo.get_webhook(session, webhook_id)
+            if not isinstance(data.url, UnsetType):
+                webhook.url = _check_url(data.url)
+            if not isinstance(data.events, UnsetType):
+                webhook.events = _check_events(data.events)
+            if not isinstance(data.secret, UnsetType):
+                webhook.secret_sealed = runtime.box.seal(data.secret)
+            if not isinstance(data.description, UnsetType):
+                webhook.description = data.description
+            resumed = data.enabled is True and not webhook.enabled
+            if not isinstance(data.enabled, UnsetType):
+                webhook.enabled = data.enabled
+            await session.flush()
+            if resumed:
+                await repo.resume(session, webhook_id)
+            pending = await repo.pending_counts(session, [webhook_id])
+        return _out(webhook, pending.get(webhook_id, 0))
+
+    @delete("/{webhook_id:int}")
+    async def delete_webhook(self, webhook_id: int, runtime: Runtime) -> None:
+        """Deletes the subscription and its delivery log."""
+        async with runtime.db.session() as session:
+            await repo.delete_webhook(session, webhook_id)
+
+    @get("/{webhook_id:int}/deliveries")
+    async def list_deliveries(
+        self,
+        webhook_id: int,
+        runtime: Runtime,
+        status: Literal["pending", "delivered", "failed"] | None = None,
+        before: Annotated[int | None, Parameter(ge=1, description="the previous page's next_before")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200, description="page size (1–200)")] = 50,
+    ) -> DeliveryPage:
+        async with runtime.db.sessions() as session:
+            await repo.get_webhook(session, webhook_id)
+            rows = await repo.list_deliveries(
+                session, webhook_id, status=status, before_event_id=before, limit=limit + 1
+            )
+        page = rows[:limit]
+        return DeliveryPage(
+            data=[_delivery_out(d, t) for d, t in page], next_before=page[-1][0].event_id if len(rows) > limit else None
+        )
+
+    @post("/{webhook_id:int}/deliveries/{delivery_id:int}/redeliver", status_code=202)
+    async def redeliver(self, webhook_id: int, delivery_id: int, runtime: Runtime) -> DeliveryOut:
+        """Queue the delivery again with a fresh retry schedule. Being the oldest pending event of
+        its webhook, it goes before the rest of the queue."""
+        async with runtime.db.session() as session:
+            webhook = await repo.get_webhook(session, webhook_id)
+            if not webhook.enabled:
+                raise Conflict("webhook is disabled; enable it first")
+            delivery, event_type = await repo.get_delivery(session, webhook_id, delivery_id)
+            await repo.requeue(session, delivery)
+        return _delivery_out(delivery, event_type)
