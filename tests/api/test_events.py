@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,13 +24,18 @@ from gateway.sealing import SecretBox
 from tests.api.support import Api, add_channel, api_settings, make_keys, say
 
 
+@dataclass
+class EventsApi(Api):
+    app: Litestar | None = None
+
+
 @pytest.fixture
-async def api(db: Database, box: SecretBox) -> AsyncIterator[Api]:
+async def api(db: Database, box: SecretBox) -> AsyncIterator[EventsApi]:
     """The app on the test's own event loop (ASGITransport), so SSE and commits share it."""
     settings = api_settings(db)
     app = create_app(settings, runtime=Runtime(settings, db=db), background=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
-        yield Api(client, db, box, await make_keys(db))
+        yield EventsApi(client, db, box, await make_keys(db), app=app)
 
 
 class Stream:
@@ -95,11 +101,12 @@ class Stream:
         return fields
 
 
-def stream(api: Api, url: str, **headers: str) -> Stream:
-    return Stream(api.client._transport.app, url, {**api.headers("read"), **headers})  # type: ignore[attr-defined]
+def stream(api: EventsApi, url: str, **headers: str) -> Stream:
+    assert api.app is not None
+    return Stream(api.app, url, {**api.headers("read"), **headers})
 
 
-async def test_pages_by_id_with_type_filters(api: Api, box: SecretBox) -> None:
+async def test_pages_by_id_with_type_filters(api: EventsApi, box: SecretBox) -> None:
     channel = await add_channel(api.db, box)
     await say(api.db, channel, "kf1", "alice", "one")
     await say(api.db, channel, "kf1", "alice", "two")
@@ -137,7 +144,7 @@ async def test_pages_by_id_with_type_filters(api: Api, box: SecretBox) -> None:
     assert quiet == {"data": [], "next_after": ids[-1], "has_more": False}
 
 
-async def test_bad_queries_and_keys(api: Api) -> None:
+async def test_bad_queries_and_keys(api: EventsApi) -> None:
     bad = await api.get("/api/v1/events?types=message.exploded")
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "types"
     assert (await api.get("/api/v1/events?limit=0")).status_code in (400, 422)
@@ -147,7 +154,7 @@ async def test_bad_queries_and_keys(api: Api) -> None:
     assert (await api.get("/api/v1/events/stream", headers={"Last-Event-ID": "x"})).status_code == 422
 
 
-async def test_stream_delivers_a_newly_ingested_message(api: Api, box: SecretBox, monkeypatch) -> None:
+async def test_stream_delivers_a_newly_ingested_message(api: EventsApi, box: SecretBox, monkeypatch) -> None:
     monkeypatch.setattr(events_api, "POLL_INTERVAL", 30.0)  # only the in-process commit wake-up can be fast
     channel = await add_channel(api.db, box)
     await say(api.db, channel, "kf1", "alice", "old news")
@@ -161,7 +168,9 @@ async def test_stream_delivers_a_newly_ingested_message(api: Api, box: SecretBox
     assert frame["id"] == str(data["id"]) and data["data"]["content"] == "fresh"
 
 
-async def test_stream_resumes_after_last_event_id_and_sends_heartbeats(api: Api, box: SecretBox, monkeypatch) -> None:
+async def test_stream_resumes_after_last_event_id_and_sends_heartbeats(
+    api: EventsApi, box: SecretBox, monkeypatch
+) -> None:
     monkeypatch.setattr(events_api, "HEARTBEAT", 0.1)
     channel = await add_channel(api.db, box)
     await say(api.db, channel, "kf1", "alice", "one")
@@ -179,7 +188,7 @@ def postgres_only(db: Database) -> None:
         pytest.skip("SQLite has one writer: transactions cannot interleave")
 
 
-async def test_a_late_commit_with_an_early_start_is_not_skipped(api: Api, box: SecretBox, postgres_only) -> None:
+async def test_a_late_commit_with_an_early_start_is_not_skipped(api: EventsApi, box: SecretBox, postgres_only) -> None:
     """T1 starts and writes first but commits last: its event must still reach an `after=` poller."""
     channel = await add_channel(api.db, box)
     await say(api.db, channel, "kf1", "alice", "hi")
@@ -198,7 +207,7 @@ async def test_a_late_commit_with_an_early_start_is_not_skipped(api: Api, box: S
     assert [e["data"]["by"] for e in late] == ["T1"] and late[0]["id"] > seen
 
 
-async def test_a_commit_waits_for_the_counter_and_takes_the_next_id(api: Api, postgres_only) -> None:
+async def test_a_commit_waits_for_the_counter_and_takes_the_next_id(api: EventsApi, postgres_only) -> None:
     """While another transaction is inside its commit (holding the counter row), ours waits behind it."""
     async with api.db.session() as session:
         await append_event(session, "contact.updated", {"n": 0})
@@ -216,3 +225,27 @@ async def test_a_commit_waits_for_the_counter_and_takes_the_next_id(api: Api, po
         assert not writer.done()  # blocked on the counter row
         await other.commit()
         assert await asyncio.wait_for(writer, 5) == taken + 1
+
+
+async def test_a_writer_holding_a_contact_row_does_not_deadlock_the_commit_tail(
+    api: EventsApi, box: SecretBox, postgres_only
+) -> None:
+    """T1 changed a contact's unique key (row FOR UPDATE) and commits while T2, writing an event about
+    the same contact, is already committing: T2 must wait for T1 before taking the counter, not after."""
+    await say(api.db, await add_channel(api.db, box), "kf1", "alice", "hi")
+    async with api.db.sessions() as session:
+        contact_id = (await session.execute(text("SELECT id FROM contacts"))).scalar_one()
+    async with api.db.sessions() as t1:
+        await t1.execute(update(Contact).where(Contact.id == contact_id).values(external_id="crm-1"))
+        await append_event(t1, "contact.updated", {"by": "T1"}, contact_id=contact_id)
+
+        async def t2() -> None:
+            async with api.db.session() as session:
+                await append_event(session, "contact.updated", {"by": "T2"}, contact_id=contact_id)
+
+        writer = asyncio.create_task(t2())
+        await asyncio.sleep(0.3)
+        await asyncio.wait_for(t1.commit(), 5)
+        await asyncio.wait_for(writer, 5)
+    events = (await api.get("/api/v1/events?types=contact.updated")).json()["data"]
+    assert [e["data"]["by"] for e in events] == ["T1", "T2"]

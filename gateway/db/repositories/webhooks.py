@@ -72,7 +72,9 @@ def wake_statement(
     """Insert the webhook's keyed job, or touch the existing one (which row-locks it until COMMIT).
 
     A finished keyed job is revived. `urgent` pulls a pending job's run_at forward to `at` (default
-    now); an event fan-out is not urgent, so a queue parked in backoff stays parked.
+    now); an event fan-out is not urgent, so a queue parked in backoff stays parked. The fan-out
+    takes this lock after the feed counter, so a transaction that wakes a webhook must not also
+    append events (it would take the two locks in the other order).
     """
     now = utcnow()
     stmt = insert_for(session, Job).values(
