@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db.engine import Database
@@ -24,6 +25,7 @@ from gateway.db.repositories.feed import append_event, save_cursor
 from gateway.db.types import utcnow
 from gateway.domain import (
     Batch,
+    ContactProfile,
     ConversationStatus,
     InboundMessage,
     MessageStatus,
@@ -163,12 +165,33 @@ async def _identities(
     for source_id in sorted(wanted | set(profiles)):
         profile = profiles.get(source_id)
         if source_id not in found:
-            found[source_id], _ = await contact_repo.create_identity(session, batch.channel_id, source_id, profile)
-            if profile is None:
+            found[source_id], created = await _create_identity(session, batch.channel_id, source_id, profile)
+            if not created and profile is not None:  # a concurrent writer made it first: still apply ours
+                await contact_repo.apply_profile(session, found[source_id], profile)
+            elif created and profile is None:
                 result.new_identities.append(source_id)
         elif profile is not None:
             await contact_repo.apply_profile(session, found[source_id], profile)
     return found
+
+
+async def _create_identity(
+    session: AsyncSession, channel_id: int, source_id: str, profile: ContactProfile | None
+) -> tuple[ContactIdentity, bool]:
+    """Create the identity in a savepoint: a concurrent writer (another replica, a parallel MP callback)
+    may create the same identity or the same unionid contact first; then use theirs (created=False)."""
+    for attempt in range(3):
+        try:
+            async with session.begin_nested():
+                identity, _ = await contact_repo.create_identity(session, channel_id, source_id, profile)
+            return identity, True
+        except IntegrityError:
+            existing = await contact_repo.identities_by_source(session, channel_id, [source_id])
+            if source_id in existing:
+                return existing[source_id], False
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def _conversation(

@@ -224,3 +224,25 @@ async def test_concurrent_ingest_of_the_same_page_stores_each_message_once(db, b
     counts = await asyncio.gather(*(attempt() for _ in range(4)))
     assert sum(counts) == 50
     assert await count(db, Message) == 50 and await count(db, Conversation) == 1
+
+
+async def test_concurrent_first_messages_of_one_new_contact_need_no_retry(db, box) -> None:
+    """Parallel MP callbacks (or replicas) creating the same identity and unionid contact all succeed."""
+    wecom = await make_channel(db, box, "wecom", "corp")
+    mp = await make_channel(db, box, "mp", "oa")
+    batches = [Batch(channel_id=mp, messages=[text(n, user="oNEW", kf="wxAPP")]) for n in range(6)]
+    batches += [
+        Batch(
+            channel_id=wecom,
+            messages=[text(100 + n, user="wmNEW")],
+            profiles=[ContactProfile(source_id="wmNEW", unionid="U-new")],
+        )
+        for n in range(3)
+    ]
+    batches += [Batch(channel_id=mp, profiles=[ContactProfile(source_id="oNEW", unionid="U-new")])]
+    await asyncio.gather(*(ingest_batch(db, b) for b in batches))  # no retries: every one must succeed
+    async with db.sessions() as session:
+        identities = list(await session.scalars(select(ContactIdentity)))
+        live = list(await session.scalars(select(Contact).where(Contact.merged_into_id.is_(None))))
+    assert len(identities) == 2 and len(live) == 1 and {i.contact_id for i in identities} == {live[0].id}
+    assert await count(db, Message) == 9

@@ -80,12 +80,23 @@ async def apply_profile(session: AsyncSession, identity: ContactIdentity, profil
         contact.avatar_url = changed["avatar_url"] = profile.avatar_url
     if profile.unionid and identity.unionid != profile.unionid:
         identity.unionid = profile.unionid
-        owner = await contact_by_unionid(session, profile.unionid)
-        if owner is None:
-            contact.unionid = changed["unionid"] = profile.unionid
-        elif owner.id != contact.id:
-            await merge_contacts(session, source=contact, target=owner, reason="unionid")
-            return
+        for _ in range(3):
+            owner = await contact_by_unionid(session, profile.unionid)
+            if owner is not None:
+                if owner.id != contact.id:
+                    await merge_contacts(session, source=contact, target=owner, reason="unionid")
+                    return
+                break
+            try:  # a concurrent writer may claim this unionid first: then merge into theirs
+                async with session.begin_nested():
+                    contact.unionid = profile.unionid
+                    await session.flush()
+                changed["unionid"] = profile.unionid
+                break
+            except IntegrityError:
+                await session.refresh(contact)
+                await session.refresh(identity)
+                identity.unionid = profile.unionid
     if changed:
         await session.flush()
         await append_event(
