@@ -218,7 +218,7 @@ async def send_message_job(runtime: Runtime, job: Job) -> None:
     try:
         await channel.send(ref, outbound)
     except PlatformError as exc:
-        await _send_failed(runtime, message_id, channel_row.kind, exc)
+        await _send_failed(runtime, message_id, channel_row.kind, exc, last_attempt=job.attempts >= job.max_attempts)
         return
     runtime.metrics.messages_out.labels(str(channel_row.id)).inc()
     async with db.session() as session:
@@ -227,9 +227,13 @@ async def send_message_job(runtime: Runtime, job: Job) -> None:
         await _finish(session, message, conversation, status=MessageStatus.SENT)
 
 
-async def _send_failed(runtime: Runtime, message_id: int, kind: str, exc: PlatformError) -> None:
+async def _send_failed(
+    runtime: Runtime, message_id: int, kind: str, exc: PlatformError, *, last_attempt: bool = False
+) -> None:
     unknown = isinstance(exc, TransportError) and exc.http_status is None  # timeout / connection cut
-    retry = exc.transient and (kind == "wecom" or not unknown)
+    # on the job's last attempt the message is failed here: left queued it would count against the
+    # reply quota (policy `pending`) for ever while its job is already given up
+    retry = exc.transient and (kind == "wecom" or not unknown) and not last_attempt
     async with runtime.db.session() as session:
         message = await session.get(Message, message_id)
         conversation = await session.get(Conversation, message.conversation_id)

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError
 
 from gateway.errors import GatewayError
 
@@ -63,9 +64,33 @@ def internal_error(request: Request, exc: Exception) -> Response[Any]:
     )
 
 
+INT64 = range(-(2**63), 2**63)
+
+
+def _int_out_of_range(exc: Exception) -> bool:
+    # SQLite: OverflowError "Python int too large to convert to SQLite INTEGER"; asyncpg: "value out of int64 range"
+    text = str(exc)
+    return "too large to convert" in text or "out of int64 range" in text
+
+
+def out_of_range(request: Request, exc: Exception) -> Response[Any]:
+    """An id or number past 64 bits reached SQL: nothing can have it (404 for a path id, else 422), not a 500."""
+    if not _int_out_of_range(exc):
+        return internal_error(request, exc)
+    if any(isinstance(v, int) and v not in INT64 for v in request.path_params.values()):
+        return Response(error_body("not_found", "no such id"), status_code=404, media_type=MediaType.JSON)
+    return Response(
+        error_body("validation_error", "a number is outside the 64-bit integer range"),
+        status_code=422,
+        media_type=MediaType.JSON,
+    )
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     GatewayError: gateway_error,
     ValidationException: validation_error,
     HTTPException: http_error,
+    OverflowError: out_of_range,
+    DBAPIError: out_of_range,
     Exception: internal_error,
 }
