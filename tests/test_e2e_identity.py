@@ -32,6 +32,12 @@ async def test_unionid_merges_wecom_and_mp_identities(db) -> None:
             return identities == 3 and live == 2
 
         await h.settle(merged)
+
+        async def jobs_done() -> bool:
+            async with h.db.sessions() as session:
+                return not await session.scalar(select(func.count()).select_from(Job).where(Job.status != "done"))
+
+        await h.settle(jobs_done)
         async with h.db.sessions() as session:
             ann = await session.scalar(select(Contact).where(Contact.unionid == "U-shared"))
             owned = set(
@@ -39,4 +45,4 @@ async def test_unionid_merges_wecom_and_mp_identities(db) -> None:
             )
             jobs = list(await session.scalars(select(Job)))
         assert owned == {wecom_user, openid}
-        assert all(j.status == "done" for j in jobs), [(j.kind, j.status, j.last_error) for j in jobs]
+        assert all(j.status == "done" for j in jobs), [(j.kind, j.status, j.payload, j.created_at, j.id) for j in jobs]
