@@ -33,6 +33,8 @@
         ├── ReplyQuotaExhausted       45047 95001
         ├── SessionStateForbids       95018
         ├── StateTransitionRefused    95016
+        ├── TypingRefused             45072 45080 45081
+        ├── AgentUnavailable          65402 65415
         ├── InvalidCode               95007
         └── InvalidArgument           40003 40058 40096 95000 95004 95008 95009 65401 65416 65417 …
 
@@ -261,6 +263,22 @@ class SessionStateForbids(PlatformError):
 @register(95016)
 class StateTransitionRefused(PlatformError):
     code = "state_transition_refused"
+    status_code = 409
+
+
+@register(45072, 45080, 45081)
+class TypingRefused(PlatformError):
+    """MP custom/typing: bad command, no exchange with the user in the last 30 s, already typing."""
+
+    code = "typing_not_allowed"
+    status_code = 409
+
+
+@register(65402, 65415)
+class AgentUnavailable(PlatformError):
+    """MP kfsession/create: the kf account is not bound to a WeChat user, or not online."""
+
+    code = "agent_unavailable"
     status_code = 409
 
 

@@ -55,7 +55,12 @@ def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def event_key(fields: dict[str, Any]) -> str:
-    """The dedupe key of a callback: MsgId for messages, FromUserName:CreateTime:Event for events."""
+    """The dedupe key of a callback: MsgId for messages, FromUserName:CreateTime:Event for events.
+
+    This is the platform's own dedupe advice and DESIGN.md's contract. Its known limit: two different
+    events of one user in the same second (two menu clicks) share a key, so the second is taken for
+    a retry (tests/reliability/test_callback_replay.py records it as an expected failure).
+    """
     if fields.get("MsgType") == "event":
         return f"{fields.get('FromUserName', '')}:{fields.get('CreateTime', '')}:{fields.get('Event', '')}"
     msgid = _text(fields, "MsgId") or _text(fields, "MsgID")
