@@ -19,6 +19,7 @@ from gateway.api import (
     conversations,
     events,
     inboxes,
+    media,
     ops,
     webhooks,
 )
@@ -60,6 +61,7 @@ def create_app(
             webhooks.WebhookController,
             events.EventController,
             actions.ActionController,
+            media.upload_media,
             conversations.list_messages,  # after ActionController: same path (see conversations.py)
         ],
         middleware=[ApiKeyMiddleware(runtime.db)],  # every /api/v1 route needs an API key

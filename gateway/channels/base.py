@@ -174,6 +174,10 @@ class Channel(Protocol):
         """Fetch a token: proves the credentials work."""
         ...
 
+    async def upload_media(self, kind: str, filename: str, content: bytes, content_type: str) -> str:
+        """Upload temporary media (image/voice/video/file; valid 3 days) for a send → media_id."""
+        ...
+
     async def download_media(self, media_id: str) -> MediaFile:
         """Fetch temporary media (valid 3 days on both platforms) for the media vault."""
         ...

@@ -50,10 +50,22 @@ PROFILE_CONCURRENCY = 5
 
 # Unified content types MP can send (link goes as a one-article news), plus MP-only msgtypes by name;
 # outbound_payload() maps them.
-SEND_TYPES = frozenset({
-    "text", "image", "voice", "video", "news", "link", "menu", "miniprogram",
-    "music", "mpnews", "mpnewsarticle", "wxcard",
-})
+SEND_TYPES = frozenset(
+    {
+        "text",
+        "image",
+        "voice",
+        "video",
+        "news",
+        "link",
+        "menu",
+        "miniprogram",
+        "music",
+        "mpnews",
+        "mpnewsarticle",
+        "wxcard",
+    }
+)
 
 
 def _now() -> datetime:
@@ -109,8 +121,9 @@ class MpChannel:
         self._aes_key = secrets.get("encoding_aes_key") or None
         self.receive_ids = (app_id, *settings.get("receive_ids", ()))
         api_base = settings.get("api_base") or self.default_api_base
-        self.credential = Credential(kind=token_kind, app_id=app_id, secret=secrets.get("secret", ""),
-                                     api_base=api_base)
+        self.credential = Credential(
+            kind=token_kind, app_id=app_id, secret=secrets.get("secret", ""), api_base=api_base
+        )
         self.tokens = tokens
         self.http = http
         self.client = MpKefuClient(ApiClient(http, self.credential, tokens))
@@ -173,7 +186,7 @@ class MpChannel:
         await self.client.typing(ref.contact_source_id, on)
 
     async def handover(self, ref: ConversationRef, target: str, agent_source_id: str | None = None) -> StateChange:
-        """"agent" → kfsession/create (65402 kf not bound, 65415 kf offline). MP has no API to
+        """ "agent" → kfsession/create (65402 kf not bound, 65415 kf offline). MP has no API to
         queue a user or hand it back to a bot: UnsupportedByChannel."""
         if target != "agent":
             raise UnsupportedByChannel(f"MP cannot hand a conversation to {target!r}", field="target")
@@ -203,8 +216,14 @@ class MpChannel:
     def _change(
         self, ref: ConversationRef, status: ConversationStatus, state: str, assignee: str | None
     ) -> StateChange:
-        return StateChange(inbox_source_id=self.app_id, contact_source_id=ref.contact_source_id, at=_now(),
-                           status=status, platform_state=state, assignee_source_id=assignee)
+        return StateChange(
+            inbox_source_id=self.app_id,
+            contact_source_id=ref.contact_source_id,
+            at=_now(),
+            status=status,
+            platform_state=state,
+            assignee_source_id=assignee,
+        )
 
     async def fetch_profiles(self, source_ids: list[str]) -> list[ContactProfile]:
         """user/info per openid, PROFILE_CONCURRENCY at a time; openids the platform calls
@@ -224,8 +243,12 @@ class MpChannel:
                 avatar_url=info.headimgurl or None,
                 gender=info.sex if info.subscribe else None,
                 unionid=info.unionid or None,
-                raw={"subscribe": info.subscribe, "subscribe_time": info.subscribe_time,
-                     "language": info.language, "remark": info.remark},
+                raw={
+                    "subscribe": info.subscribe,
+                    "subscribe_time": info.subscribe_time,
+                    "language": info.language,
+                    "remark": info.remark,
+                },
             )
 
         results = await asyncio.gather(*(one(o) for o in dict.fromkeys(source_ids)))
@@ -242,15 +265,28 @@ class MpChannel:
         agents = []
         for kf in accounts:
             on = live.get(kf.kf_account)
-            agents.append(AgentInfo(
-                source_id=kf.kf_account,
-                name=kf.kf_nick,
-                status="online" if on is not None and on.status == 1 else "offline",
-                inbox_source_ids=[self.app_id],
-                raw={"kf_id": kf.kf_id, "kf_wx": kf.kf_wx, "kf_headimgurl": kf.kf_headimgurl,
-                     "invite_status": kf.invite_status, "accepted_case": on.accepted_case if on else 0},
-            ))
+            agents.append(
+                AgentInfo(
+                    source_id=kf.kf_account,
+                    name=kf.kf_nick,
+                    status="online" if on is not None and on.status == 1 else "offline",
+                    inbox_source_ids=[self.app_id],
+                    raw={
+                        "kf_id": kf.kf_id,
+                        "kf_wx": kf.kf_wx,
+                        "kf_headimgurl": kf.kf_headimgurl,
+                        "invite_status": kf.invite_status,
+                        "accepted_case": on.accepted_case if on else 0,
+                    },
+                )
+            )
         return agents
+
+    async def upload_media(self, kind: str, filename: str, content: bytes, content_type: str) -> str:
+        """Temporary media for sends (valid 3 days; MP has no "file" kind); returns the media_id."""
+        if kind == "file":
+            raise UnsupportedByChannel("MP kefu cannot send files", field="type")
+        return (await self.client.upload_media(kind, (filename, content, content_type))).media_id
 
     async def add_agent(self, kf_account: str, nickname: str) -> None:
         """kfaccount/add ("prefix@<wechat id>"; 65403 bad nickname, 65404 bad account, 65406 exists)."""
@@ -279,8 +315,9 @@ class MpChannel:
             except httpx.HTTPError as exc:
                 raise TransportError(f"video download failed: {type(exc).__name__}", path="video_url") from None
             if response.status_code != 200:
-                raise TransportError(f"video download: HTTP {response.status_code}", path="video_url",
-                                     status=response.status_code)
+                raise TransportError(
+                    f"video download: HTTP {response.status_code}", path="video_url", status=response.status_code
+                )
             content_type = response.headers.get("content-type", "video/mp4")
             return MediaFile(content=response.content, content_type=content_type.split(";")[0].strip())
         content_type = media.content_type.split(";")[0].strip() or "application/octet-stream"
@@ -305,8 +342,12 @@ def outbound_payload(message: OutboundMessage) -> tuple[str, dict[str, Any]]:
         return "music", pick("title", "description", "musicurl", "hqmusicurl", "thumb_media_id")
     if kind in ("news", "link"):
         articles = a.get("articles") or [
-            {"title": a.get("title") or message.content or "", "description": a.get("description", ""),
-             "url": a.get("url", ""), "picurl": a.get("picurl") or a.get("pic_url", "")}
+            {
+                "title": a.get("title") or message.content or "",
+                "description": a.get("description", ""),
+                "url": a.get("url", ""),
+                "picurl": a.get("picurl") or a.get("pic_url", ""),
+            }
         ]
         if len(articles) != 1:
             raise InvalidRequest("MP custom/send takes exactly one news article", field="articles")
@@ -316,10 +357,15 @@ def outbound_payload(message: OutboundMessage) -> tuple[str, dict[str, Any]]:
     if kind == "wxcard":
         return "wxcard", pick("card_id")
     if kind == "menu":
-        items = [{"id": str(i.get("id", "")), "content": str(i.get("content", ""))}
-                 for i in a.get("items") or a.get("list") or []]
-        return "msgmenu", {"head_content": a.get("head_content") or message.content or "", "list": items,
-                           "tail_content": a.get("tail_content", "")}
+        items = [
+            {"id": str(i.get("id", "")), "content": str(i.get("content", ""))}
+            for i in a.get("items") or a.get("list") or []
+        ]
+        return "msgmenu", {
+            "head_content": a.get("head_content") or message.content or "",
+            "list": items,
+            "tail_content": a.get("tail_content", ""),
+        }
     if kind == "miniprogram":
         return "miniprogrampage", pick("title", "appid", "pagepath", "thumb_media_id")
     raise UnsupportedByChannel(f"MP custom/send cannot send {kind!r}", field="content_type")

@@ -88,24 +88,28 @@ def _message_content(msgtype: str, f: dict[str, Any]) -> tuple[ContentType, str 
             attrs["short"] = True
         return ContentType.VIDEO, None, attrs, media
     if msgtype == "location":
-        attrs = _drop_none({
-            "latitude": _number(f.get("Location_X")),
-            "longitude": _number(f.get("Location_Y")),
-            "scale": _number(f.get("Scale")),
-            "label": _text(f, "Label"),
-        })
+        attrs = _drop_none(
+            {
+                "latitude": _number(f.get("Location_X")),
+                "longitude": _number(f.get("Location_Y")),
+                "scale": _number(f.get("Scale")),
+                "label": _text(f, "Label"),
+            }
+        )
         return ContentType.LOCATION, _text(f, "Label"), attrs, None
     if msgtype == "link":
         attrs = _drop_none({"title": _text(f, "Title"), "description": _text(f, "Description"), "url": _text(f, "Url")})
         return ContentType.LINK, _text(f, "Title"), attrs, None
     if msgtype == "file":
-        attrs = _drop_none({
-            "title": _text(f, "Title"),
-            "description": _text(f, "Description"),
-            "file_key": _text(f, "FileKey"),
-            "file_md5": _text(f, "FileMd5"),
-            "file_size": _number(f.get("FileTotalLen")),
-        })
+        attrs = _drop_none(
+            {
+                "title": _text(f, "Title"),
+                "description": _text(f, "Description"),
+                "file_key": _text(f, "FileKey"),
+                "file_md5": _text(f, "FileMd5"),
+                "file_size": _number(f.get("FileTotalLen")),
+            }
+        )
         return ContentType.FILE, _text(f, "Title"), attrs, None
     return ContentType.UNKNOWN, None, {"msgtype": msgtype}, None
 
@@ -137,41 +141,49 @@ def normalize(fields: dict[str, Any], *, app_id: str, channel_id: int) -> Batch:
         raise XmlParseError("MP callback lacks FromUserName, MsgType or a numeric CreateTime")
     at = datetime.fromtimestamp(int(created), tz=UTC)
     key = event_key(fields)
-    common: dict[str, Any] = {"source_id": key, "inbox_source_id": app_id, "contact_source_id": openid,
-                              "sent_at": at, "raw": fields}
+    common: dict[str, Any] = {
+        "source_id": key,
+        "inbox_source_id": app_id,
+        "contact_source_id": openid,
+        "sent_at": at,
+        "raw": fields,
+    }
     if msgtype != "event":
         content_type, content, attrs, media_id = _message_content(msgtype, fields)
-        batch.messages.append(InboundMessage(
-            message_type=MessageType.INCOMING,
-            sender_type=SenderType.CONTACT,
-            content_type=content_type,
-            content=content,
-            content_attributes=attrs,
-            media_id=media_id,
-            window_trigger=WindowTrigger.USER_MESSAGE,
-            **common,
-        ))
+        batch.messages.append(
+            InboundMessage(
+                message_type=MessageType.INCOMING,
+                sender_type=SenderType.CONTACT,
+                content_type=content_type,
+                content=content,
+                content_attributes=attrs,
+                media_id=media_id,
+                window_trigger=WindowTrigger.USER_MESSAGE,
+                **common,
+            )
+        )
         return batch
     event = _text(fields, "Event") or ""
     if event in SESSION_EVENTS:
         batch.state_changes.append(_session_change(event, fields, app_id, openid, at))
         return batch
-    batch.messages.append(InboundMessage(
-        message_type=MessageType.ACTIVITY,
-        sender_type=SenderType.CONTACT,
-        content_type=ContentType.EVENT,
-        content=event,
-        content_attributes=_event_attributes(event, fields),
-        window_trigger=EVENT_TRIGGERS.get(event),
-        **common,
-    ))
+    batch.messages.append(
+        InboundMessage(
+            message_type=MessageType.ACTIVITY,
+            sender_type=SenderType.CONTACT,
+            content_type=ContentType.EVENT,
+            content=event,
+            content_attributes=_event_attributes(event, fields),
+            window_trigger=EVENT_TRIGGERS.get(event),
+            **common,
+        )
+    )
     return batch
 
 
 def _session_change(event: str, f: dict[str, Any], app_id: str, openid: str, at: datetime) -> StateChange:
     """kf_create_session / kf_switch_session → open with the (new) kf; kf_close_session → resolved."""
-    common: dict[str, Any] = {"inbox_source_id": app_id, "contact_source_id": openid, "at": at,
-                              "platform_state": event}
+    common: dict[str, Any] = {"inbox_source_id": app_id, "contact_source_id": openid, "at": at, "platform_state": event}
     if event == "kf_close_session":
         return StateChange(status=ConversationStatus.RESOLVED, **common)
     assignee = _text(f, "ToKfAccount") if event == "kf_switch_session" else _text(f, "KfAccount")

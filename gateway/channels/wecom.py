@@ -63,8 +63,9 @@ _SCENE_RE = re.compile(r"[0-9a-zA-Z_-]{0,32}")
 _MSGID_RE = re.compile(r"[0-9a-zA-Z_-]{1,32}")
 # a reused msgid is answered with 40058 "invalid parameter" (API.md §2.5 only says it must be unique)
 DUPLICATE_MSGID_ERRCODES = frozenset({40058})
-SEND_TYPES = frozenset({"text", "image", "voice", "video", "file", "link", "miniprogram", "menu", "location",
-                        "business_card", "ca_link"})
+SEND_TYPES = frozenset(
+    {"text", "image", "voice", "video", "file", "link", "miniprogram", "menu", "location", "business_card", "ca_link"}
+)
 
 
 def _now() -> datetime:
@@ -89,8 +90,17 @@ class WeComChannel:
     display_name: ClassVar[str] = "WeCom 微信客服"
     default_api_base: ClassVar[str] = "https://qyapi.weixin.qq.com"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        pull=True, typing=False, assign_agent=True, handover_queue=True, handover_bot=True, resolve=True,
-        event_codes=True, upgrade_service=True, manage_inboxes=True, manage_agents=True, send_types=SEND_TYPES,
+        pull=True,
+        typing=False,
+        assign_agent=True,
+        handover_queue=True,
+        handover_bot=True,
+        resolve=True,
+        event_codes=True,
+        upgrade_service=True,
+        manage_inboxes=True,
+        manage_agents=True,
+        send_types=SEND_TYPES,
     )
 
     def __init__(
@@ -112,8 +122,7 @@ class WeComChannel:
         self.welcome_message: str | None = settings.get("welcome_message") or None
         self.voice_format = int(settings.get("voice_format", 0))
         api_base = settings.get("api_base") or self.default_api_base
-        self.credential = Credential(kind="wecom", app_id=app_id, secret=secrets.get("secret", ""),
-                                     api_base=api_base)
+        self.credential = Credential(kind="wecom", app_id=app_id, secret=secrets.get("secret", ""), api_base=api_base)
         self.tokens = tokens
         self.client = WeComKfClient(ApiClient(http, self.credential, tokens))
         self._crypto: WeChatCrypto | None = None
@@ -150,14 +159,20 @@ class WeComChannel:
             open_kfid, token = str(fields.get("OpenKfId", "")), str(fields.get("Token", ""))
             if not open_kfid:
                 raise XmlParseError("kf_msg_or_event without <OpenKfId>")
-            return CallbackResult(event_key=f"kf:{open_kfid}:{token or digest}", event_kind=kind, payload=payload,
-                                  pull=PullRequest(stream=open_kfid, token=token or None))
+            return CallbackResult(
+                event_key=f"kf:{open_kfid}:{token or digest}",
+                event_kind=kind,
+                payload=payload,
+                pull=PullRequest(stream=open_kfid, token=token or None),
+            )
         if event == "kf_account_auth_change":
             batch = Batch(channel_id=self.channel_id)
-            batch.inbox_changes += [InboxChange(inbox_source_id=i, added=True)
-                                    for i in _values(fields.get("AuthAddOpenKfId"))]
-            batch.inbox_changes += [InboxChange(inbox_source_id=i, added=False)
-                                    for i in _values(fields.get("AuthDelOpenKfId"))]
+            batch.inbox_changes += [
+                InboxChange(inbox_source_id=i, added=True) for i in _values(fields.get("AuthAddOpenKfId"))
+            ]
+            batch.inbox_changes += [
+                InboxChange(inbox_source_id=i, added=False) for i in _values(fields.get("AuthDelOpenKfId"))
+            ]
             return CallbackResult(event_key=f"kf_auth:{digest}", event_kind=kind, payload=payload, batch=batch)
         return CallbackResult(event_key=f"{kind or 'unknown'}:{digest}", event_kind=kind, payload=payload)
 
@@ -179,8 +194,10 @@ class WeComChannel:
         95001 ReplyQuotaExhausted, 95002 / 95031 ReplyWindowClosed; UnsupportedByChannel for types
         WeCom cannot send, InvalidRequest for missing attributes."""
         payload = outbound_payload(message)
-        return await self._send(message.msgid, lambda msgid: self.client.send_msg(
-            ref.contact_source_id, ref.inbox_source_id, payload, msgid=msgid))
+        return await self._send(
+            message.msgid,
+            lambda msgid: self.client.send_msg(ref.contact_source_id, ref.inbox_source_id, payload, msgid=msgid),
+        )
 
     async def send_on_event(self, code: str, message: OutboundMessage) -> SendResult:
         """send_msg_on_event: text (or a menu for welcome / closing codes) with a single-use code.
@@ -188,8 +205,7 @@ class WeComChannel:
         payload = outbound_payload(message)
         if not isinstance(payload, TextMsg | MenuMsg):
             raise UnsupportedByChannel("event-code messages are text or menu only", field="content_type")
-        return await self._send(message.msgid, lambda msgid: self.client.send_msg_on_event(code, payload,
-                                                                                            msgid=msgid))
+        return await self._send(message.msgid, lambda msgid: self.client.send_msg_on_event(code, payload, msgid=msgid))
 
     async def send_welcome(self, change: StateChange, msgid: str) -> SendResult | None:
         """Send the configured welcome_message with an enter_session welcome code (None when either is missing)."""
@@ -206,8 +222,7 @@ class WeComChannel:
             # the platform answers a reused msgid with 40058 "invalid parameter" naming the msgid; our
             # msgid is valid by construction (platform_msgid), so that answer means "already sent"
             if exc.errcode in DUPLICATE_MSGID_ERRCODES and "msgid" in exc.errmsg.lower():
-                return SendResult(source_id=msgid, duplicate=True, raw={"errcode": exc.errcode,
-                                                                          "errmsg": exc.errmsg})
+                return SendResult(source_id=msgid, duplicate=True, raw={"errcode": exc.errcode, "errmsg": exc.errmsg})
             raise
         return SendResult(source_id=sent or msgid, raw={"msgid": sent})
 
@@ -224,8 +239,9 @@ class WeComChannel:
             raise InvalidRequest(f"unknown handover target {target!r}", field="target")
         if state == 3 and not agent_source_id:
             raise InvalidRequest("handover to an agent needs the servicer userid", field="agent_source_id")
-        code = await self.client.trans_service_state(ref.inbox_source_id, ref.contact_source_id, state,
-                                                     agent_source_id if state == 3 else None)
+        code = await self.client.trans_service_state(
+            ref.inbox_source_id, ref.contact_source_id, state, agent_source_id if state == 3 else None
+        )
         return self._change(ref, state, agent_source_id if state == 3 else "", code)
 
     async def resolve(self, ref: ConversationRef) -> StateChange:
@@ -239,27 +255,45 @@ class WeComChannel:
         return self._change(ref, found.service_state, assignee, None)
 
     def _change(self, ref: ConversationRef, state: int, assignee: str | None, code: str | None) -> StateChange:
-        return StateChange(inbox_source_id=ref.inbox_source_id, contact_source_id=ref.contact_source_id, at=_now(),
-                           status=WECOM_STATE_STATUS.get(state), platform_state=str(state),
-                           assignee_source_id=assignee, event_code=code,
-                           event_code_kind=CODE_KINDS.get(state) if code else None)
+        return StateChange(
+            inbox_source_id=ref.inbox_source_id,
+            contact_source_id=ref.contact_source_id,
+            at=_now(),
+            status=WECOM_STATE_STATUS.get(state),
+            platform_state=str(state),
+            assignee_source_id=assignee,
+            event_code=code,
+            event_code_kind=CODE_KINDS.get(state) if code else None,
+        )
 
     # ------------------------------------------------------------------ directory
 
     async def fetch_profiles(self, source_ids: list[str]) -> list[ContactProfile]:
         """customer/batchget in chunks of 100; ids without an interaction in 48 h are left out."""
         found = await self.client.batchget_customers(source_ids)
-        return [ContactProfile(source_id=c.external_userid, name=c.nickname or None, avatar_url=c.avatar or None,
-                               gender=c.gender, unionid=c.unionid or None,
-                               raw={"nickname": c.nickname, "avatar": c.avatar, "gender": c.gender,
-                                    "unionid": c.unionid})
-                for c in found.customer_list]
+        return [
+            ContactProfile(
+                source_id=c.external_userid,
+                name=c.nickname or None,
+                avatar_url=c.avatar or None,
+                gender=c.gender,
+                unionid=c.unionid or None,
+                raw={"nickname": c.nickname, "avatar": c.avatar, "gender": c.gender, "unionid": c.unionid},
+            )
+            for c in found.customer_list
+        ]
 
     async def list_inboxes(self) -> list[InboxInfo]:
         """Every kf account (account/list, all pages)."""
-        return [InboxInfo(source_id=a.open_kfid, name=a.name, avatar_url=a.avatar or None,
-                          raw={"manage_privilege": a.manage_privilege})
-                for a in await self.client.all_accounts()]
+        return [
+            InboxInfo(
+                source_id=a.open_kfid,
+                name=a.name,
+                avatar_url=a.avatar or None,
+                raw={"manage_privilege": a.manage_privilege},
+            )
+            for a in await self.client.all_accounts()
+        ]
 
     async def list_agents(self) -> list[AgentInfo]:
         """Servicers of every kf account, merged by userid (department entries are not agents).
@@ -270,9 +304,11 @@ class WeComChannel:
                 if not servicer.userid:
                     continue
                 status = {0: "online", 1: "suspended" if servicer.stop_type == 1 else "offline"}.get(
-                    servicer.status if servicer.status is not None else -1, "offline")
-                agent = agents.setdefault(servicer.userid, AgentInfo(source_id=servicer.userid, name=servicer.userid,
-                                                                     status=status))
+                    servicer.status if servicer.status is not None else -1, "offline"
+                )
+                agent = agents.setdefault(
+                    servicer.userid, AgentInfo(source_id=servicer.userid, name=servicer.userid, status=status)
+                )
                 agent.inbox_source_ids.append(inbox.source_id)
                 agent.raw[inbox.source_id] = {"status": servicer.status, "stop_type": servicer.stop_type}
                 if status == "online":
@@ -286,8 +322,13 @@ class WeComChannel:
     async def download_media(self, media_id: str) -> MediaFile:
         """media/get: image/voice/video/file of sync_msg items, readable for 3 days (40007 after)."""
         file = await self.client.download_media(media_id)
-        return MediaFile(content=file.content, content_type=file.content_type or "application/octet-stream",
-                         filename=file.filename)
+        return MediaFile(
+            content=file.content, content_type=file.content_type or "application/octet-stream", filename=file.filename
+        )
+
+    async def upload_media(self, kind: str, filename: str, content: bytes, content_type: str) -> str:
+        """Temporary media for sends (valid 3 days); returns the media_id."""
+        return (await self.client.upload_media(kind, filename, content, content_type)).media_id
 
     # ------------------------------------------------------------------ extras (beyond the protocol)
 
@@ -325,15 +366,16 @@ class WeComChannel:
             url += f"&scene_param={encoded}"
         return url
 
-    async def upgrade_service(self, ref: ConversationRef, *, userid: str | None = None, chat_id: str | None = None,
-                              wording: str | None = None) -> None:
+    async def upgrade_service(
+        self, ref: ConversationRef, *, userid: str | None = None, chat_id: str | None = None, wording: str | None = None
+    ) -> None:
         """Recommend a member (客户联系) or a customer group to the customer; 95021 when not configured."""
-        await self.client.upgrade_service(ref.inbox_source_id, ref.contact_source_id, userid=userid,
-                                          chat_id=chat_id, wording=wording)
+        await self.client.upgrade_service(
+            ref.inbox_source_id, ref.contact_source_id, userid=userid, chat_id=chat_id, wording=wording
+        )
 
     async def cancel_upgrade_service(self, ref: ConversationRef) -> None:
         await self.client.cancel_upgrade_service(ref.inbox_source_id, ref.contact_source_id)
-
 
 
 def platform_msgid(msgid: str) -> str:
@@ -356,10 +398,15 @@ def _need(message: OutboundMessage, *names: str) -> list[Any]:
 
 def _menu_item(item: dict[str, Any]) -> dict[str, Any]:
     """Unified menu item {type?, id, content, url, appid, pagepath, no_newline} → the wire form."""
-    kind = item.get("type") or ("view" if item.get("url") else "miniprogram" if item.get("appid") else
-                                "text" if "id" not in item else "click")
-    fields = {"click": ("id", "content"), "view": ("url", "content"),
-              "miniprogram": ("appid", "pagepath", "content"), "text": ("content", "no_newline")}.get(kind)
+    kind = item.get("type") or (
+        "view" if item.get("url") else "miniprogram" if item.get("appid") else "text" if "id" not in item else "click"
+    )
+    fields = {
+        "click": ("id", "content"),
+        "view": ("url", "content"),
+        "miniprogram": ("appid", "pagepath", "content"),
+        "text": ("content", "no_newline"),
+    }.get(kind)
     if fields is None:
         raise InvalidRequest(f"unknown menu item type {kind!r}", field="attributes.items")
     return {"type": kind, kind: {f: (str(item[f]) if f != "no_newline" else item[f]) for f in fields if f in item}}
@@ -379,20 +426,29 @@ def outbound_payload(message: OutboundMessage) -> SendPayload:
         return MEDIA_MESSAGES[kind](media_id=media_id)  # type: ignore[call-arg]
     if kind == "link":
         url, thumb = _need(message, "url", "thumb_media_id")
-        return LinkMsg(title=a.get("title") or message.content or url, url=url, thumb_media_id=thumb,
-                       desc=a.get("description") or "")
+        return LinkMsg(
+            title=a.get("title") or message.content or url,
+            url=url,
+            thumb_media_id=thumb,
+            desc=a.get("description") or "",
+        )
     if kind == "miniprogram":
         appid, pagepath, thumb = _need(message, "appid", "pagepath", "thumb_media_id")
-        return MiniprogramMsg(appid=appid, pagepath=pagepath, thumb_media_id=thumb,
-                              title=a.get("title") or message.content or "")
+        return MiniprogramMsg(
+            appid=appid, pagepath=pagepath, thumb_media_id=thumb, title=a.get("title") or message.content or ""
+        )
     if kind == "menu":
         items = [_menu_item(i) for i in a.get("items") or [] if isinstance(i, dict)]
-        return MenuMsg(items=items, head_content=a.get("head_content") or message.content or "",
-                       tail_content=a.get("tail_content") or "")
+        return MenuMsg(
+            items=items,
+            head_content=a.get("head_content") or message.content or "",
+            tail_content=a.get("tail_content") or "",
+        )
     if kind == "location":
         lat, lng = _need(message, "latitude", "longitude")
-        return LocationMsg(latitude=float(lat), longitude=float(lng), name=a.get("name") or "",
-                           address=a.get("address") or "")
+        return LocationMsg(
+            latitude=float(lat), longitude=float(lng), name=a.get("name") or "", address=a.get("address") or ""
+        )
     if kind == "business_card":
         (userid,) = _need(message, "userid")
         return BusinessCardMsg(userid=userid)

@@ -28,8 +28,12 @@ from gateway.domain import (
 )
 
 ORIGIN_CUSTOMER, ORIGIN_SYSTEM, ORIGIN_SERVICER = 3, 4, 5
-MEDIA_TYPES = {"image": ContentType.IMAGE, "voice": ContentType.VOICE, "video": ContentType.VIDEO,
-               "file": ContentType.FILE}
+MEDIA_TYPES = {
+    "image": ContentType.IMAGE,
+    "voice": ContentType.VOICE,
+    "video": ContentType.VIDEO,
+    "file": ContentType.FILE,
+}
 # msg_send_fail.fail_type → failed_reason (7 and 9 only in older lists, 11–13 only in newer ones)
 FAIL_REASONS = {
     0: "unknown",
@@ -76,14 +80,22 @@ def _text(p: Attrs) -> tuple[ContentType, str | None, Attrs]:
 
 
 def _location(p: Attrs) -> tuple[ContentType, str | None, Attrs]:
-    attrs = {"latitude": p.get("latitude"), "longitude": p.get("longitude"), "name": _str(p.get("name")),
-             "address": _str(p.get("address"))}
+    attrs = {
+        "latitude": p.get("latitude"),
+        "longitude": p.get("longitude"),
+        "name": _str(p.get("name")),
+        "address": _str(p.get("address")),
+    }
     return ContentType.LOCATION, _join(p.get("name"), p.get("address")), attrs
 
 
 def _link(p: Attrs) -> tuple[ContentType, str | None, Attrs]:
-    attrs = {"title": _str(p.get("title")), "description": _str(p.get("desc")), "url": _str(p.get("url")),
-             "thumb_url": _str(p.get("pic_url"))}
+    attrs = {
+        "title": _str(p.get("title")),
+        "description": _str(p.get("desc")),
+        "url": _str(p.get("url")),
+        "thumb_url": _str(p.get("pic_url")),
+    }
     return ContentType.LINK, _join(p.get("title"), p.get("desc"), p.get("url")), attrs
 
 
@@ -92,8 +104,12 @@ def _business_card(p: Attrs) -> tuple[ContentType, str | None, Attrs]:
 
 
 def _miniprogram(p: Attrs) -> tuple[ContentType, str | None, Attrs]:
-    attrs = {"title": _str(p.get("title")), "appid": _str(p.get("appid")), "pagepath": _str(p.get("pagepath")),
-             "thumb_media_id": _str(p.get("thumb_media_id"))}
+    attrs = {
+        "title": _str(p.get("title")),
+        "appid": _str(p.get("appid")),
+        "pagepath": _str(p.get("pagepath")),
+        "thumb_media_id": _str(p.get("thumb_media_id")),
+    }
     return ContentType.MINIPROGRAM, _str(p.get("title")) or None, attrs
 
 
@@ -115,31 +131,44 @@ def menu_items(items: Iterable[Any]) -> list[Attrs]:
 
 def _menu(p: Attrs) -> tuple[ContentType, str | None, Attrs]:
     items = menu_items(p.get("list") or [])
-    attrs = {"head_content": _str(p.get("head_content")), "items": items,
-             "tail_content": _str(p.get("tail_content"))}
+    attrs = {"head_content": _str(p.get("head_content")), "items": items, "tail_content": _str(p.get("tail_content"))}
     return ContentType.MENU, _join(p.get("head_content"), *(i["content"] for i in items), p.get("tail_content")), attrs
 
 
 def _channels(p: Attrs) -> tuple[ContentType, str | None, Attrs]:
-    attrs = {"kind": "channels", "sub_type": p.get("sub_type"), "nickname": _str(p.get("nickname")),
-             "title": _str(p.get("title"))}
+    attrs = {
+        "kind": "channels",
+        "sub_type": p.get("sub_type"),
+        "nickname": _str(p.get("nickname")),
+        "title": _str(p.get("title")),
+    }
     return ContentType.CHANNELS, _join(p.get("nickname"), p.get("title")), attrs
 
 
 def _shop_product(p: Attrs) -> tuple[ContentType, str | None, Attrs]:
-    attrs = {"kind": "shop_product", "product_id": _str(p.get("product_id")), "title": _str(p.get("title")),
-             "sales_price": p.get("sales_price"), "shop_nickname": _str(p.get("shop_nickname")),
-             # one SDK spells these head_image / shop_head_image (doc-version drift)
-             "image_url": _str(p.get("head_img") or p.get("head_image")),
-             "shop_image_url": _str(p.get("shop_head_img") or p.get("shop_head_image"))}
+    attrs = {
+        "kind": "shop_product",
+        "product_id": _str(p.get("product_id")),
+        "title": _str(p.get("title")),
+        "sales_price": p.get("sales_price"),
+        "shop_nickname": _str(p.get("shop_nickname")),
+        # one SDK spells these head_image / shop_head_image (doc-version drift)
+        "image_url": _str(p.get("head_img") or p.get("head_image")),
+        "shop_image_url": _str(p.get("shop_head_img") or p.get("shop_head_image")),
+    }
     return ContentType.CHANNELS, _join(p.get("title"), p.get("shop_nickname")), attrs
 
 
 def _shop_order(p: Attrs) -> tuple[ContentType, str | None, Attrs]:
-    attrs = {"kind": "shop_order", "order_id": _str(p.get("order_id")),
-             "product_titles": _str(p.get("product_titles")), "price_wording": _str(p.get("price_wording")),
-             "state": _str(p.get("state")), "image_url": _str(p.get("image_url")),
-             "shop_nickname": _str(p.get("shop_nickname"))}
+    attrs = {
+        "kind": "shop_order",
+        "order_id": _str(p.get("order_id")),
+        "product_titles": _str(p.get("product_titles")),
+        "price_wording": _str(p.get("price_wording")),
+        "state": _str(p.get("state")),
+        "image_url": _str(p.get("image_url")),
+        "shop_nickname": _str(p.get("shop_nickname")),
+    }
     return ContentType.CHANNELS, _join(p.get("product_titles"), p.get("price_wording")), attrs
 
 
@@ -161,11 +190,20 @@ def _merged(p: Attrs) -> tuple[ContentType, str | None, Attrs]:
         if isinstance(inner, dict):
             body = inner.get(msgtype) if isinstance(inner.get(msgtype), dict) else {}
             text = _str(body.get("content") or body.get("title"))
-        items.append({"sender_name": _str(entry.get("sender_name")), "send_time": entry.get("send_time"),
-                      "msgtype": msgtype, "content": inner})
+        items.append(
+            {
+                "sender_name": _str(entry.get("sender_name")),
+                "send_time": entry.get("send_time"),
+                "msgtype": msgtype,
+                "content": inner,
+            }
+        )
         lines.append(f"{_str(entry.get('sender_name'))}: {text or '[' + msgtype + ']'}")
-    return ContentType.TEXT, _join(p.get("title"), *lines), {"merged": True, "title": _str(p.get("title")),
-                                                              "items": items}
+    return (
+        ContentType.TEXT,
+        _join(p.get("title"), *lines),
+        {"merged": True, "title": _str(p.get("title")), "items": items},
+    )
 
 
 PAYLOADS: dict[str, Callable[[Attrs], tuple[ContentType, str | None, Attrs]]] = {
@@ -232,8 +270,9 @@ def normalize_item(item: dict[str, Any], batch: Batch, seq: int = 0) -> None:
             entry.seq = seq
 
 
-def normalize_items(channel_id: int, items: Iterable[dict[str, Any]], *, stream: str | None = None,
-                    cursor: str | None = None) -> Batch:
+def normalize_items(
+    channel_id: int, items: Iterable[dict[str, Any]], *, stream: str | None = None, cursor: str | None = None
+) -> Batch:
     """A page of items → one Batch; items are numbered from 1 so ingest keeps the page order."""
     batch = Batch(channel_id=channel_id, stream=stream, cursor=cursor)
     for seq, item in enumerate((i for i in items if isinstance(i, dict)), start=1):
@@ -251,8 +290,9 @@ def normalize_sync_response(data: dict[str, Any], channel_id: int = 0) -> Batch:
 # ---------------------------------------------------------------------- events (origin 4)
 
 
-def _activity(item: dict[str, Any], event: Attrs, content: str, attrs: Attrs, agent: str | None = None
-              ) -> InboundMessage:
+def _activity(
+    item: dict[str, Any], event: Attrs, content: str, attrs: Attrs, agent: str | None = None
+) -> InboundMessage:
     return InboundMessage(
         source_id=_str(item.get("msgid")),
         inbox_source_id=_str(event.get("open_kfid") or item.get("open_kfid")),
@@ -292,8 +332,9 @@ def normalize_event(item: dict[str, Any], batch: Batch) -> None:
         if event.get("status") == 2:
             status = AgentStatus.SUSPENDED if event.get("stop_type") == 1 else AgentStatus.OFFLINE
         if servicer:
-            batch.agent_changes.append(AgentChange(agent_source_id=servicer, status=status,
-                                                   inbox_source_id=inbox or None))
+            batch.agent_changes.append(
+                AgentChange(agent_source_id=servicer, status=status, inbox_source_id=inbox or None)
+            )
         return
     if not contact:  # an event we do not know that names no customer: nothing to attach it to
         contact = _str(item.get("external_userid"))
@@ -304,9 +345,15 @@ def normalize_event(item: dict[str, Any], batch: Batch) -> None:
         attrs = {k: event[k] for k in ("scene", "scene_param", "wechat_channels") if event.get(k)}
         batch.messages.append(_activity(item, event, "entered the session", attrs))
         if event.get("welcome_code"):
-            batch.state_changes.append(StateChange(inbox_source_id=inbox, contact_source_id=contact, at=at,
-                                                   event_code=_str(event["welcome_code"]),
-                                                   event_code_kind="welcome"))
+            batch.state_changes.append(
+                StateChange(
+                    inbox_source_id=inbox,
+                    contact_source_id=contact,
+                    at=at,
+                    event_code=_str(event["welcome_code"]),
+                    event_code_kind="welcome",
+                )
+            )
     elif kind == "session_status_change":
         change_type = event.get("change_type")
         old, new = _str(event.get("old_servicer_userid")), _str(event.get("new_servicer_userid"))
@@ -316,26 +363,41 @@ def normalize_event(item: dict[str, Any], batch: Batch) -> None:
         batch.messages.append(_activity(item, event, text, attrs, new or old))
         if known is not None:
             code = _str(event.get("msg_code")) or None
-            batch.state_changes.append(StateChange(
-                inbox_source_id=inbox, contact_source_id=contact, at=at, status=known[0], platform_state=known[1],
-                assignee_source_id="" if change_type == 3 else new,
-                event_code=code, event_code_kind=CODE_KINDS.get(change_type) if code else None,
-            ))
+            batch.state_changes.append(
+                StateChange(
+                    inbox_source_id=inbox,
+                    contact_source_id=contact,
+                    at=at,
+                    status=known[0],
+                    platform_state=known[1],
+                    assignee_source_id="" if change_type == 3 else new,
+                    event_code=code,
+                    event_code_kind=CODE_KINDS.get(change_type) if code else None,
+                )
+            )
     elif kind == "msg_send_fail":
         fail_type = event.get("fail_type")
         code = fail_type if isinstance(fail_type, int) else None
         reason = FAIL_REASONS.get(code, f"fail_type_{fail_type}") if code is not None else "unknown"
         msgid = _str(event.get("fail_msgid"))
-        batch.messages.append(_activity(item, event, f"message {msgid} was not delivered: {reason}",
-                                        {"fail_msgid": msgid, "fail_type": fail_type, "failed_reason": reason}))
-        batch.message_updates.append(MessageUpdate(inbox_source_id=inbox, message_source_id=msgid, at=at,
-                                                   failed_reason=reason, failed_code=code))
+        batch.messages.append(
+            _activity(
+                item,
+                event,
+                f"message {msgid} was not delivered: {reason}",
+                {"fail_msgid": msgid, "fail_type": fail_type, "failed_reason": reason},
+            )
+        )
+        batch.message_updates.append(
+            MessageUpdate(inbox_source_id=inbox, message_source_id=msgid, at=at, failed_reason=reason, failed_code=code)
+        )
     elif kind in ("user_recall_msg", "servicer_recall_msg"):
         msgid = _str(event.get("recall_msgid"))
         who = "the customer" if kind == "user_recall_msg" else (servicer or "a servicer")
         batch.messages.append(_activity(item, event, f"{who} recalled a message", {"recall_msgid": msgid}, servicer))
-        batch.message_updates.append(MessageUpdate(inbox_source_id=inbox, message_source_id=msgid, at=at,
-                                                   recalled=True))
+        batch.message_updates.append(
+            MessageUpdate(inbox_source_id=inbox, message_source_id=msgid, at=at, recalled=True)
+        )
     elif kind == "reject_customer_msg_switch_change":
         switch = event.get("reject_switch")
         text = f"{servicer or 'a servicer'} {'rejects' if switch == 1 else 'accepts again'} this customer's messages"

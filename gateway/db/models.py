@@ -219,6 +219,7 @@ class Media(Base):
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), index=True)
     direction: Mapped[str] = mapped_column(String(8))  # in | out
+    kind: Mapped[str | None] = mapped_column(String(16))  # image | voice | video | file
     source_media_id: Mapped[str | None] = mapped_column(String(256))
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | stored | failed | expired
     path: Mapped[str | None] = mapped_column(Text)
