@@ -215,6 +215,7 @@ async def send_message_job(runtime: Runtime, job: Job) -> None:
                 outbound.attributes["kf_account"] = ref.assignee_source_id
             message.status = SENDING
     channel = await runtime.channel(channel_row.id)
+    await runtime.send_limiter.acquire(channel_row.id)
     try:
         await channel.send(ref, outbound)
     except PlatformError as exc:

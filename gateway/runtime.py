@@ -29,6 +29,7 @@ from gateway.jobs import Handler, JobQueue, JobRunner, RetryLater, enqueue
 from gateway.logs import REDACTOR
 from gateway.media import download_into_vault, mark_media_failed
 from gateway.metrics import Metrics
+from gateway.ratelimit import Limiter
 from gateway.sealing import SecretBox
 from gateway.settings import Settings
 from gateway.sync import Syncer
@@ -69,6 +70,7 @@ class Runtime:
         self.jobs = JobRunner(
             JobQueue(self.db, lease=settings.jobs.lease_seconds), self.handlers, on_result=lambda job, outcome: None
         )
+        self.send_limiter = Limiter(settings.jobs.send_rate)
         self._tasks: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------------ channels

@@ -46,6 +46,9 @@ class JobSettings:
     # A claimed job is the worker's for this long; a replica that dies leaves its jobs to be reclaimed
     # once it ends. Keep it well above the longest job (a platform call times out after 10 s).
     lease_seconds: float = 120.0
+    # Sends per second per channel and process (a token bucket with this burst): stays well under the
+    # platforms' per-app API frequency limits (45009) when the CRM queues a burst of replies.
+    send_rate: float = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,10 @@ class Settings:
                 horizon_warning_hours=_float(env, "GATEWAY_SYNC_HORIZON_WARNING_HOURS", 60.0),
                 directory_interval=_float(env, "GATEWAY_DIRECTORY_INTERVAL", 300.0),
             ),
-            jobs=JobSettings(lease_seconds=_float(env, "GATEWAY_JOB_LEASE_SECONDS", 120.0)),
+            jobs=JobSettings(
+                lease_seconds=_float(env, "GATEWAY_JOB_LEASE_SECONDS", 120.0),
+                send_rate=_float(env, "GATEWAY_SEND_RATE", 20.0),
+            ),
             media_dir=Path(env.get("GATEWAY_MEDIA_DIR") or cwd / "media"),
             log_level=env.get("GATEWAY_LOG_LEVEL", "INFO").upper(),
             log_json=_bool(env, "GATEWAY_LOG_JSON", True),

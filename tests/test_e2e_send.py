@@ -119,3 +119,21 @@ async def test_mp_reply_goes_out_as_the_assigned_kf(db) -> None:
         assert (await _message(h, message_id)).status == "sent"
         deliveries = [d for d in await h.driver.deliveries(platform="mp") if d["touser"] == openid]
         assert len(deliveries) == 1
+
+
+async def test_sends_are_paced_per_channel(db) -> None:
+    async with harness(db, TEST_SECRET_KEY, start=False) as h:
+        _, _, conversation_id = await _wecom_customer_wrote(h)
+        seen: list[object] = []
+        real = h.runtime.send_limiter.acquire
+
+        async def counting(key: object) -> float:
+            seen.append(key)
+            return await real(key)
+
+        h.runtime.send_limiter.acquire = counting  # type: ignore[method-assign]
+        for n in range(3):
+            await _queue(h, conversation_id, f"m{n}")
+        await h.runtime.jobs.drain()
+        channel_id = (await h.runtime.wecom_streams())[0][0]
+        assert seen == [channel_id] * 3
