@@ -18,14 +18,17 @@ async def gettoken(sim: httpx.AsyncClient, **params: str) -> dict:
 
 
 async def upload(kit: WeComKit, media_type: str, filename: str, content: bytes, field: str = "media") -> dict:
-    response = await kit.sim.post("/wecom/cgi-bin/media/upload",
-                                  params={"access_token": kit.token, "type": media_type},
-                                  files={field: (filename, content, "application/octet-stream")})
+    response = await kit.sim.post(
+        "/wecom/cgi-bin/media/upload",
+        params={"access_token": kit.token, "type": media_type},
+        files={field: (filename, content, "application/octet-stream")},
+    )
     return response.json()
 
 
-async def test_gettoken_returns_the_same_token_until_it_expires(world: World, sim: httpx.AsyncClient,
-                                                                driver: SimDriver) -> None:
+async def test_gettoken_returns_the_same_token_until_it_expires(
+    world: World, sim: httpx.AsyncClient, driver: SimDriver
+) -> None:
     await driver.wecom_create_corp(corpid="wwa", secret="s1")
     first = await gettoken(sim, corpid="wwa", corpsecret="s1")
     assert first["errcode"] == 0 and first["expires_in"] == 7200
@@ -38,8 +41,9 @@ async def test_gettoken_returns_the_same_token_until_it_expires(world: World, si
     assert fresh["access_token"] != first["access_token"] and fresh["expires_in"] == 7200
 
 
-async def test_each_secret_has_its_own_token_and_lifetime_is_configurable(world: World, sim: httpx.AsyncClient,
-                                                                          driver: SimDriver) -> None:
+async def test_each_secret_has_its_own_token_and_lifetime_is_configurable(
+    world: World, sim: httpx.AsyncClient, driver: SimDriver
+) -> None:
     world.config.token_lifetime = 60
     await driver.wecom_create_corp(corpid="wwa", secrets=["kf", "contact"])
     kf = await gettoken(sim, corpid="wwa", corpsecret="kf")
@@ -79,23 +83,26 @@ async def test_token_missing_unknown_expired_and_invalidated(world: World, wecom
 
 
 async def test_malformed_json_is_47001(wecom: WeComKit) -> None:
-    response = await wecom.sim.post("/wecom/cgi-bin/kf/send_msg", params={"access_token": wecom.token},
-                                    content=b"{not json")
+    response = await wecom.sim.post(
+        "/wecom/cgi-bin/kf/send_msg", params={"access_token": wecom.token}, content=b"{not json"
+    )
     assert response.status_code == 200 and response.json()["errcode"] == 47001
 
 
 async def test_upload_then_download_until_three_days_pass(wecom: WeComKit) -> None:
     answer = await upload(wecom, "image", "a.png", PNG)
     assert answer["errcode"] == 0 and answer["type"] == "image" and answer["created_at"].isdigit()
-    got = await wecom.sim.get("/wecom/cgi-bin/media/get",
-                              params={"access_token": wecom.token, "media_id": answer["media_id"]})
+    got = await wecom.sim.get(
+        "/wecom/cgi-bin/media/get", params={"access_token": wecom.token, "media_id": answer["media_id"]}
+    )
     assert got.status_code == 200 and got.content == PNG
     assert got.headers["content-type"].startswith("image/png")
     assert 'filename="a.png"' in got.headers["content-disposition"]
     await wecom.driver.advance(3 * 86400 - 1)
     await wecom.fetch_token()
-    got = await wecom.sim.get("/wecom/cgi-bin/media/get",
-                              params={"access_token": wecom.token, "media_id": answer["media_id"]})
+    got = await wecom.sim.get(
+        "/wecom/cgi-bin/media/get", params={"access_token": wecom.token, "media_id": answer["media_id"]}
+    )
     assert got.content == PNG
     await wecom.driver.advance(1)
     assert (await wecom.get("media/get", media_id=answer["media_id"]))["errcode"] == 40007
@@ -128,8 +135,12 @@ async def test_upload_limits(wecom: WeComKit, media_type: str, filename: str, co
 
 
 async def test_upload_accepts_each_type_at_its_limit(wecom: WeComKit) -> None:
-    cases = [("image", "a.jpg", b"\xff\xd8\xff" + b"\0" * (10 * MB - 3)), ("voice", "a.amr", b"#!AMR\n" + b"\0" * 64),
-             ("video", "clip.mp4", b"\0\0\0\x18ftypmp42" + b"\0" * 64), ("file", "doc.pdf", b"%PDF-1.7" + b"\0" * 64)]
+    cases = [
+        ("image", "a.jpg", b"\xff\xd8\xff" + b"\0" * (10 * MB - 3)),
+        ("voice", "a.amr", b"#!AMR\n" + b"\0" * 64),
+        ("video", "clip.mp4", b"\0\0\0\x18ftypmp42" + b"\0" * 64),
+        ("file", "doc.pdf", b"%PDF-1.7" + b"\0" * 64),
+    ]
     for media_type, filename, content in cases:
         answer = await upload(wecom, media_type, filename, content)
         assert answer["errcode"] == 0, (media_type, answer)

@@ -65,7 +65,8 @@ async def test_sixteen_character_name_is_fine_and_avatar_media_expires(wecom: We
     await wecom.fetch_token()
     assert (await wecom.post("kf/account/add", {"name": "late", "media_id": media_id}))["errcode"] == 40007
     assert (await wecom.post("kf/account/update", {"open_kfid": answer["open_kfid"], "name": "x" * 17}))[
-        "errcode"] == 95006
+        "errcode"
+    ] == 95006
 
 
 async def test_account_caps(wecom: WeComKit) -> None:
@@ -101,8 +102,9 @@ async def test_contact_way_scene_comes_back_in_enter_session(wecom: WeComKit) ->
     assert parts.path == f"/kfid/{wecom.open_kfid}" and "enc_scene" in parse_qs(parts.query)
     again = await wecom.post("kf/add_contact_way", {"open_kfid": wecom.open_kfid, "scene": "spring_sale-1"})
     assert again["url"] == way["url"]
-    entered = await wecom.driver.wecom_enter(wecom.corpid, wecom.external_userid,
-                                             url=way["url"] + "&scene_param=order%3D42")
+    entered = await wecom.driver.wecom_enter(
+        wecom.corpid, wecom.external_userid, url=way["url"] + "&scene_param=order%3D42"
+    )
     event = entered["item"]["event"]
     assert event["event_type"] == "enter_session"
     assert (event["scene"], event["scene_param"]) == ("spring_sale-1", "order=42")
@@ -116,19 +118,30 @@ async def test_contact_way_bad_scene(wecom: WeComKit, scene: object) -> None:
 
 async def test_servicer_add_del_list_with_per_item_results(wecom: WeComKit) -> None:
     await wecom.driver.wecom_add_member(wecom.corpid, "carol", department=[3])
-    added = await wecom.post("kf/servicer/add", {"open_kfid": wecom.open_kfid,
-                                                 "userid_list": ["carol", "alice", "ghost"],
-                                                 "department_id_list": [3, 999]})
+    added = await wecom.post(
+        "kf/servicer/add",
+        {"open_kfid": wecom.open_kfid, "userid_list": ["carol", "alice", "ghost"], "department_id_list": [3, 999]},
+    )
     assert added["errcode"] == 0
     assert [(r.get("userid", r.get("department_id")), r["errcode"], r["errmsg"]) for r in added["result_list"]] == [
-        ("carol", 0, "success"), ("alice", 0, "ignored"), ("ghost", 60111, "userid not found"),
-        (3, 0, "success"), (999, 60123, "invalid department id")]
+        ("carol", 0, "success"),
+        ("alice", 0, "ignored"),
+        ("ghost", 60111, "userid not found"),
+        (3, 0, "success"),
+        (999, 60123, "invalid department id"),
+    ]
     await wecom.driver.wecom_set_servicer_status(wecom.corpid, "bob", 1, stop_type=1)
     listing = (await wecom.get("kf/servicer/list", open_kfid=wecom.open_kfid))["servicer_list"]
-    assert listing == [{"userid": "alice", "status": 0}, {"userid": "bob", "status": 1, "stop_type": 1},
-                       {"userid": "carol", "status": 0}, {"department_id": 3}]
-    removed = await wecom.post("kf/servicer/del", {"open_kfid": wecom.open_kfid, "userid_list": ["carol", "carol"],
-                                                   "department_id_list": [3, 4]})
+    assert listing == [
+        {"userid": "alice", "status": 0},
+        {"userid": "bob", "status": 1, "stop_type": 1},
+        {"userid": "carol", "status": 0},
+        {"department_id": 3},
+    ]
+    removed = await wecom.post(
+        "kf/servicer/del",
+        {"open_kfid": wecom.open_kfid, "userid_list": ["carol", "carol"], "department_id_list": [3, 4]},
+    )
     assert [r["errmsg"] for r in removed["result_list"]] == ["success", "ignored", "success", "ignored"]
     listing = (await wecom.get("kf/servicer/list", open_kfid=wecom.open_kfid))["servicer_list"]
     assert [e.get("userid") for e in listing] == ["alice", "bob"]
@@ -136,8 +149,12 @@ async def test_servicer_add_del_list_with_per_item_results(wecom: WeComKit) -> N
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"userid_list": [], "department_id_list": []}, {"userid_list": "alice"},
-     {"userid_list": [f"u{i}" for i in range(101)]}],
+    [
+        {},
+        {"userid_list": [], "department_id_list": []},
+        {"userid_list": "alice"},
+        {"userid_list": [f"u{i}" for i in range(101)]},
+    ],
 )
 async def test_servicer_list_errors(wecom: WeComKit, body: dict) -> None:
     for path in ("kf/servicer/add", "kf/servicer/del"):

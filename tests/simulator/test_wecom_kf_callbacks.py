@@ -58,8 +58,9 @@ async def wecom_receiver(app: Litestar, wecom: WeComKit) -> AsyncIterator[Receiv
     receiver = Receiver(WeChatCrypto(TOKEN, AES_KEY, wecom.corpid))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(receiver.app())) as client:
         app.state.dispatcher.set_client(client)
-        await wecom.driver.wecom_update_corp(wecom.corpid, callback_url=URL, callback_token=TOKEN,
-                                            encoding_aes_key=AES_KEY)
+        await wecom.driver.wecom_update_corp(
+            wecom.corpid, callback_url=URL, callback_token=TOKEN, encoding_aes_key=AES_KEY
+        )
         yield receiver
 
 
@@ -143,8 +144,9 @@ async def test_injected_errcode_and_http_failures(wecom: WeComKit) -> None:
     assert (await wecom.post("kf/send_msg", body))["errcode"] == 0
     await wecom.driver.add_fault("/cgi-bin/kf/sync_msg", "http_status", 502, remaining=2)
     for _ in range(2):
-        response = await wecom.sim.post("/wecom/cgi-bin/kf/sync_msg", params={"access_token": wecom.token},
-                                        json={"open_kfid": wecom.open_kfid})
+        response = await wecom.sim.post(
+            "/wecom/cgi-bin/kf/sync_msg", params={"access_token": wecom.token}, json={"open_kfid": wecom.open_kfid}
+        )
         assert response.status_code == 502
     assert (await wecom.sync())["errcode"] == 0
     calls = await wecom.driver.calls(path="/cgi-bin/kf/sync_msg")

@@ -17,16 +17,27 @@ async def test_batchget_returns_person_data_for_recent_customers(wecom: WeComKit
     silent = await wecom.new_customer("silent")
     await d.wecom_enter(c, linked, k, scene="ad", scene_param="p=1")
     await wecom.customer_says()
-    answer = await wecom.post("kf/customer/batchget", {"external_userid_list": [linked, wecom.external_userid, silent,
-                                                                                "wm-unknown"],
-                                                       "need_enter_session_context": 1})
+    answer = await wecom.post(
+        "kf/customer/batchget",
+        {
+            "external_userid_list": [linked, wecom.external_userid, silent, "wm-unknown"],
+            "need_enter_session_context": 1,
+        },
+    )
     assert answer["errcode"] == 0
     first = answer["customer_list"][0]
     assert {k: first[k] for k in ("external_userid", "nickname", "avatar", "gender", "unionid")} == {
-        "external_userid": linked, "nickname": "小红", "avatar": "https://a.b/h.png", "gender": 2,
-        "unionid": "ozUNION0001"}
-    assert first["enter_session_context"] == {"scene": "ad", "scene_param": "p=1",
-                                              "wechat_channels": {"nickname": "", "shop_nickname": "", "scene": 0}}
+        "external_userid": linked,
+        "nickname": "小红",
+        "avatar": "https://a.b/h.png",
+        "gender": 2,
+        "unionid": "ozUNION0001",
+    }
+    assert first["enter_session_context"] == {
+        "scene": "ad",
+        "scene_param": "p=1",
+        "wechat_channels": {"nickname": "", "shop_nickname": "", "scene": 0},
+    }
     assert [c["external_userid"] for c in answer["customer_list"]] == [linked, wecom.external_userid]
     assert answer["invalid_external_userid"] == [silent, "wm-unknown"]
     plain = await wecom.post("kf/customer/batchget", {"external_userid_list": [linked]})
@@ -62,17 +73,27 @@ async def test_upgrade_service_config_and_calls(wecom: WeComKit) -> None:
     assert config["groupchat_range"] == {"chat_id_list": ["wrCHAT1"]}
     await wecom.customer_says()
     base = {"open_kfid": wecom.open_kfid, "external_userid": wecom.external_userid}
-    ok_calls = [{"type": 1, "member": {"userid": "alice", "wording": "专属顾问"}},
-                {"type": 1, "member": {"userid": "sales1"}},
-                {"type": 2, "groupchat": {"chat_id": "wrCHAT1", "wording": "进群"}}]
+    ok_calls = [
+        {"type": 1, "member": {"userid": "alice", "wording": "专属顾问"}},
+        {"type": 1, "member": {"userid": "sales1"}},
+        {"type": 2, "groupchat": {"chat_id": "wrCHAT1", "wording": "进群"}},
+    ]
     for body in ok_calls:
         assert (await wecom.post("kf/customer/upgrade_service", {**base, **body}))["errcode"] == 0
-    refused = [({"type": 1, "member": {"userid": "bob"}}, 95021), ({"type": 2, "groupchat": {"chat_id": "x"}}, 95021),
-               ({"type": 3}, 40058), ({"type": 1, "member": {}}, 40058), ({"type": 1}, 40058)]
+    refused = [
+        ({"type": 1, "member": {"userid": "bob"}}, 95021),
+        ({"type": 2, "groupchat": {"chat_id": "x"}}, 95021),
+        ({"type": 3}, 40058),
+        ({"type": 1, "member": {}}, 40058),
+        ({"type": 1}, 40058),
+    ]
     for body, errcode in refused:
         assert (await wecom.post("kf/customer/upgrade_service", {**base, **body}))["errcode"] == errcode, body
-    assert (await wecom.post("kf/customer/upgrade_service", {**base, "external_userid": "wm-x", "type": 1,
-                                                             "member": {"userid": "alice"}}))["errcode"] == 40096
+    assert (
+        await wecom.post(
+            "kf/customer/upgrade_service", {**base, "external_userid": "wm-x", "type": 1, "member": {"userid": "alice"}}
+        )
+    )["errcode"] == 40096
     assert (await wecom.post("kf/customer/cancel_upgrade_service", base))["errcode"] == 0
 
 
@@ -92,8 +113,9 @@ async def test_statistics_are_computed_from_what_happened(wecom: WeComKit) -> No
     await d.advance(30)
     await d.wecom_servicer(c, "send", k, u, "alice", msgtype="text", text={"content": "human"})
     await wecom.customer_says("q2")
-    await wecom.post("kf/customer/upgrade_service", {"open_kfid": k, "external_userid": u, "type": 1,
-                                                     "member": {"userid": "bob"}})
+    await wecom.post(
+        "kf/customer/upgrade_service", {"open_kfid": k, "external_userid": u, "type": 1, "member": {"userid": "bob"}}
+    )
     other = await wecom.new_customer()
     await wecom.customer_says("hi", external_userid=other)
     await d.advance(DAY)
@@ -104,8 +126,14 @@ async def test_statistics_are_computed_from_what_happened(wecom: WeComKit) -> No
     assert [e["stat_time"] for e in corp["statistic_list"]] == [TODAY - DAY, TODAY]
     assert "ai_transfer_rate" not in corp["statistic_list"][0]["statistic"]
     assert corp["statistic_list"][1]["statistic"] == {
-        "session_cnt": 2, "customer_cnt": 2, "customer_msg_cnt": 3, "upgrade_service_customer_cnt": 1,
-        "ai_session_reply_cnt": 1, "ai_transfer_rate": 1.0, "msg_rejected_customer_cnt": 0}
+        "session_cnt": 2,
+        "customer_cnt": 2,
+        "customer_msg_cnt": 3,
+        "upgrade_service_customer_cnt": 1,
+        "ai_session_reply_cnt": 1,
+        "ai_transfer_rate": 1.0,
+        "msg_rejected_customer_cnt": 0,
+    }
     alice = await wecom.post("kf/get_servicer_statistic", {**body, "servicer_userid": "alice"})
     stat = alice["statistic_list"][1]["statistic"]
     assert (stat["session_cnt"], stat["customer_cnt"], stat["customer_msg_cnt"]) == (1, 1, 1)

@@ -41,8 +41,10 @@ async def fill_sample(kit: WeComKit, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.glob("send_msg_*.json")
-                                          if "on_event" not in p.name and "response" not in p.name))
+@pytest.mark.parametrize(
+    "sample",
+    sorted(p.name for p in SAMPLES.glob("send_msg_*.json") if "on_event" not in p.name and "response" not in p.name),
+)
 async def test_every_send_msg_sample_is_accepted(world: World, wecom: WeComKit, sample: str) -> None:
     body = await fill_sample(wecom, json.loads((SAMPLES / sample).read_text()))
     await wecom.customer_says()
@@ -57,8 +59,9 @@ async def test_every_send_msg_sample_is_accepted(world: World, wecom: WeComKit, 
 async def test_business_card_and_ca_link(wecom: WeComKit) -> None:
     await wecom.customer_says()
     assert (await send(wecom, {"msgtype": "business_card", "business_card": {"userid": "alice"}}))["errcode"] == 0
-    assert (await send(wecom, {"msgtype": "ca_link",
-                               "ca_link": {"link_url": "https://work.weixin.qq.com/ca/cawcde"}}))["errcode"] == 0
+    assert (await send(wecom, {"msgtype": "ca_link", "ca_link": {"link_url": "https://work.weixin.qq.com/ca/cawcde"}}))[
+        "errcode"
+    ] == 0
 
 
 async def test_48_hour_window(wecom: WeComKit) -> None:
@@ -97,8 +100,9 @@ async def test_addressing_errors(wecom: WeComKit) -> None:
     assert (await send(wecom, text()))["errcode"] == 95031  # the customer never wrote
     await wecom.customer_says()
     assert (await send(wecom, text(), touser="wm-nobody"))["errcode"] == 40096
-    assert (await wecom.post("kf/send_msg", {"touser": wecom.external_userid, "open_kfid": "wk" + "z" * 30,
-                                             **text()}))["errcode"] == 95004
+    assert (await wecom.post("kf/send_msg", {"touser": wecom.external_userid, "open_kfid": "wk" + "z" * 30, **text()}))[
+        "errcode"
+    ] == 95004
     assert (await wecom.post("kf/send_msg", {"touser": wecom.external_userid, **text()}))["errcode"] == 95000
 
 
@@ -126,11 +130,18 @@ async def test_msgid_is_echoed_generated_and_unique_per_account(wecom: WeComKit)
         ({"msgtype": "link", "link": {"title": "t", "url": "https://a.b"}}, 41006),
         ({"msgtype": "link", "link": {"url": "https://a.b", "thumb_media_id": "IMAGE"}}, 40058),
         ({"msgtype": "miniprogram", "miniprogram": {"thumb_media_id": "IMAGE", "pagepath": "p"}}, 40058),
-        ({"msgtype": "msgmenu", "msgmenu": {"list": [{"type": "click", "click": {"id": "1", "content": "c"}}] * 11}},
-         95008),
+        (
+            {"msgtype": "msgmenu", "msgmenu": {"list": [{"type": "click", "click": {"id": "1", "content": "c"}}] * 11}},
+            95008,
+        ),
         ({"msgtype": "msgmenu", "msgmenu": {"list": [{"type": "button", "button": {}}]}}, 95009),
-        ({"msgtype": "msgmenu", "msgmenu": {"list": [{"type": "click", "click": {"id": "x" * 129, "content": "c"}}]}},
-         40058),
+        (
+            {
+                "msgtype": "msgmenu",
+                "msgmenu": {"list": [{"type": "click", "click": {"id": "x" * 129, "content": "c"}}]},
+            },
+            40058,
+        ),
         ({"msgtype": "msgmenu", "msgmenu": {"list": [{"type": "view", "view": {"url": "https://a.b"}}]}}, 40058),
         ({"msgtype": "msgmenu", "msgmenu": {"head_content": "h" * 1025, "list": []}}, 40058),
         ({"msgtype": "location", "location": {"latitude": 90.5, "longitude": 0}}, 40058),
@@ -156,8 +167,9 @@ async def test_limits_at_the_edge_and_truncation(world: World, wecom: WeComKit) 
     assert len(world.deliveries[-1].payload["link"]["title"].encode()) <= 128
     menu = {"list": [{"type": "text", "text": {"content": "说明", "no_newline": 1}}] * 10}
     assert (await send(wecom, {"msgtype": "msgmenu", "msgmenu": menu}))["errcode"] == 0
-    assert (await send(wecom, {"msgtype": "location",
-                               "location": {"latitude": -90, "longitude": 180, "name": "n"}}))["errcode"] == 0
+    assert (await send(wecom, {"msgtype": "location", "location": {"latitude": -90, "longitude": 180, "name": "n"}}))[
+        "errcode"
+    ] == 0
 
 
 async def test_expired_media_cannot_be_sent(wecom: WeComKit) -> None:

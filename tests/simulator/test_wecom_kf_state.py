@@ -137,17 +137,28 @@ async def test_servicer_client_actions_emit_session_status_change(wecom: WeComKi
     assert back["reaccess_msgid"]
     items = {m["msgid"]: m for m in await d.wecom_messages(c, k)}
     reaccess = items[back["reaccess_msgid"]]["event"]
-    assert (reaccess["change_type"], reaccess["old_servicer_userid"], reaccess["new_servicer_userid"]) == (4, "bob",
-                                                                                                          "alice")
-    assert (await wecom.state()) | {"errmsg": ""} == {"errcode": 0, "errmsg": "", "service_state": 3,
-                                                      "servicer_userid": "alice"}
+    assert (reaccess["change_type"], reaccess["old_servicer_userid"], reaccess["new_servicer_userid"]) == (
+        4,
+        "bob",
+        "alice",
+    )
+    assert (await wecom.state()) | {"errmsg": ""} == {
+        "errcode": 0,
+        "errmsg": "",
+        "service_state": 3,
+        "servicer_userid": "alice",
+    }
 
 
 async def test_servicer_actions_refused_when_they_make_no_sense(wecom: WeComKit) -> None:
     d, c, k, u = wecom.driver, wecom.corpid, wecom.open_kfid, wecom.external_userid
     await wecom.customer_says()
-    for action, extra in (("accept", {}), ("end", {}), ("transfer", {"to_userid": "bob"}),
-                          ("send", {"msgtype": "text", "text": {"content": "x"}})):
+    for action, extra in (
+        ("accept", {}),
+        ("end", {}),
+        ("transfer", {"to_userid": "bob"}),
+        ("send", {"msgtype": "text", "text": {"content": "x"}}),
+    ):
         with pytest.raises(RuntimeError, match="409"):
             await d.wecom_servicer(c, action, k, u, "alice", **extra)
     await d.wecom_add_member(c, "dave")
@@ -168,14 +179,27 @@ async def test_recalls_reject_switch_and_status_events(wecom: WeComKit) -> None:
     await wecom.trans(3, "alice")
     sent = await d.wecom_servicer(c, "send", k, u, "alice", msgtype="text", text={"content": "typo"})
     recalled = (await d.wecom_servicer(c, "recall", k, u, "alice", msgid=sent["msgid"]))["item"]["event"]
-    assert recalled == {"event_type": "servicer_recall_msg", "open_kfid": k, "external_userid": u,
-                        "recall_msgid": sent["msgid"], "servicer_userid": "alice"}
+    assert recalled == {
+        "event_type": "servicer_recall_msg",
+        "open_kfid": k,
+        "external_userid": u,
+        "recall_msgid": sent["msgid"],
+        "servicer_userid": "alice",
+    }
     reject = (await d.wecom_servicer(c, "reject", k, u, "alice", reject_switch=1))["item"]["event"]
     assert (reject["event_type"], reject["reject_switch"], reject["servicer_userid"]) == (
-        "reject_customer_msg_switch_change", 1, "alice")
+        "reject_customer_msg_switch_change",
+        1,
+        "alice",
+    )
     [stopped] = await d.wecom_set_servicer_status(c, "bob", 1, stop_type=1)
-    assert stopped["item"]["event"] == {"event_type": "servicer_status_change", "servicer_userid": "bob",
-                                        "status": 2, "stop_type": 1, "open_kfid": k}
+    assert stopped["item"]["event"] == {
+        "event_type": "servicer_status_change",
+        "servicer_userid": "bob",
+        "status": 2,
+        "stop_type": 1,
+        "open_kfid": k,
+    }
     [back] = await d.wecom_set_servicer_status(c, "bob", 0)
     assert back["item"]["event"]["status"] == 1 and "stop_type" not in back["item"]["event"]
 

@@ -14,9 +14,16 @@ from tests.simulator.conftest import WeComKit
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "wecom_kf"
 CUSTOMER_MESSAGES: dict[str, dict[str, Any]] = {
     "text": {"content": "满意", "menu_id": "101"},
-    "image": {}, "voice": {}, "video": {}, "file": {},
-    "location": {"latitude": 23.1060218811035, "longitude": 113.320503234863, "name": "广州国际媒体港",
-                 "address": "广东省广州市海珠区滨江东路"},
+    "image": {},
+    "voice": {},
+    "video": {},
+    "file": {},
+    "location": {
+        "latitude": 23.1060218811035,
+        "longitude": 113.320503234863,
+        "name": "广州国际媒体港",
+        "address": "广东省广州市海珠区滨江东路",
+    },
     "link": {"title": "TITLE", "desc": "DESC", "url": "https://a.b", "pic_url": "https://a.b/p.png"},
     "business_card": {"userid": "alice"},
     "miniprogram": {"title": "TITLE", "appid": "wx123", "pagepath": "pages/index"},
@@ -87,13 +94,16 @@ async def test_newer_msgtypes_carry_their_documented_fields(wecom: WeComKit) -> 
         "channels": {"sub_type", "nickname", "title"},
         "merged_msg": {"title", "item"},
     }
-    merged = {"title": "聊天记录", "item": [{"send_time": 1, "msgtype": "text", "sender_name": "A",
-                                          "msg_content": {"text": {"content": "hi"}}}]}
+    merged = {
+        "title": "聊天记录",
+        "item": [{"send_time": 1, "msgtype": "text", "sender_name": "A", "msg_content": {"text": {"content": "hi"}}}],
+    }
     for msgtype in documented:
         payload = merged if msgtype == "merged_msg" else {}
         await wecom.driver.wecom_customer_send(wecom.corpid, wecom.open_kfid, wecom.external_userid, msgtype, payload)
-    await wecom.driver.wecom_customer_send(wecom.corpid, wecom.open_kfid, wecom.external_userid, "meeting",
-                                           {"meetingid": "m1"})
+    await wecom.driver.wecom_customer_send(
+        wecom.corpid, wecom.open_kfid, wecom.external_userid, "meeting", {"meetingid": "m1"}
+    )
     items = {i["msgtype"]: i for i in (await pull_all(wecom))[0]}
     for msgtype, fields in documented.items():
         assert set(items[msgtype][msgtype]) == fields
@@ -206,6 +216,7 @@ async def test_voice_format_silk_gives_a_downloadable_silk_media(wecom: WeComKit
     silk = (await wecom.sync(voice_format=1))["msg_list"][0]["voice"]["media_id"]
     assert amr != silk
     for media_id, content_type in ((amr, "audio/amr"), (silk, "audio/silk")):
-        got = await wecom.sim.get("/wecom/cgi-bin/media/get", params={"access_token": wecom.token,
-                                                                      "media_id": media_id})
+        got = await wecom.sim.get(
+            "/wecom/cgi-bin/media/get", params={"access_token": wecom.token, "media_id": media_id}
+        )
         assert got.status_code == 200 and got.headers["content-type"].startswith(content_type)
