@@ -162,8 +162,10 @@ from gateway.commands.apikey import apikey  # noqa: E402
 from gateway.commands.channel import channel  # noqa: E402
 from gateway.commands.db import db  # noqa: E402
 from gateway.commands.demo import demo  # noqa: E402
+from gateway.commands.migrate import export, import_group  # noqa: E402
 from gateway.commands.normalize import normalize  # noqa: E402
 from gateway.commands.server import serve, simulator, sync  # noqa: E402
 
-for _command in (version_command, callback, db, channel, serve, simulator, sync, demo, apikey, normalize):
+_COMMANDS = (version_command, callback, db, channel, serve, simulator, sync, demo, apikey, normalize)
+for _command in (*_COMMANDS, import_group, export):
     main.add_command(_command)

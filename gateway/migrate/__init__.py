@@ -1,0 +1,1 @@
+"""Migration tools: MP msgrecord history import (with identity merge) and the JSONL export."""
