@@ -65,6 +65,16 @@ async def ingest(session: AsyncSession, batch: Batch) -> IngestResult:
             inbox.name = change.name
 
     identities = await _identities(session, batch, items, result)
+    # one SELECT for the live conversations the page touches; the rest of the page reuses them
+    live = await conv_repo.active_conversations(
+        session,
+        {
+            (inboxes[i.inbox_source_id].id, identities[i.contact_source_id].id)
+            for i in items
+            if isinstance(i, InboundMessage | StateChange)
+        },
+    )
+    senders: dict[str, int] = {}
     pending: list[dict[str, Any]] = []
     pending_items: list[tuple[InboundMessage, Conversation]] = []
     known: dict[str, dict[str, int]] = {}
@@ -111,14 +121,31 @@ async def ingest(session: AsyncSession, batch: Batch) -> IngestResult:
                 result.duplicates += 1
                 continue
             seen[item.source_id] = -1  # a repeat inside the same page is a duplicate too
-            conversation = await _conversation(session, result, inbox, identities[item.contact_source_id], item.sent_at)
-            pending.append(_message_row(inbox, conversation, item, await _sender(session, channel_id, item)))
+            identity = identities[item.contact_source_id]
+            conversation = live.get((inbox.id, identity.id))
+            if conversation is None:
+                conversation = live[(inbox.id, identity.id)] = await _conversation(
+                    session, result, inbox, identity, item.sent_at
+                )
+            sender = None
+            if item.agent_source_id:
+                if item.agent_source_id not in senders:
+                    senders[item.agent_source_id] = (
+                        await conv_repo.agent_by_source(session, channel_id, item.agent_source_id)
+                    ).id
+                sender = senders[item.agent_source_id]
+            pending.append(_message_row(inbox, conversation, item, sender))
             pending_items.append((item, conversation))
         elif isinstance(item, StateChange):
             await flush_messages()
-            await _apply_state(
-                session, result, channel_id, inboxes[item.inbox_source_id], identities[item.contact_source_id], item
+            inbox, identity = inboxes[item.inbox_source_id], identities[item.contact_source_id]
+            conversation = await _apply_state(
+                session, result, channel_id, inbox, identity, item, live.get((inbox.id, identity.id))
             )
+            if conversation is None or conversation.active_key is None:  # resolved: the next message opens anew
+                live.pop((inbox.id, identity.id), None)
+            else:
+                live[(inbox.id, identity.id)] = conversation
         elif isinstance(item, MessageUpdate):
             await flush_messages()
             await _apply_update(session, inboxes[item.inbox_source_id], item)
@@ -197,7 +224,7 @@ async def _create_identity(
 async def _conversation(
     session: AsyncSession, result: IngestResult, inbox: Inbox, identity: ContactIdentity, at: datetime
 ) -> Conversation:
-    await session.refresh(identity, ["contact_id"])  # a unionid merge may have moved it
+    # identity.contact_id is current: a unionid merge's ORM UPDATE synchronizes the session's objects
     conversation, created = await conv_repo.find_or_open_conversation(
         session, inbox_id=inbox.id, identity_id=identity.id, contact_id=identity.contact_id, at=at
     )
@@ -216,12 +243,6 @@ async def _conversation(
             contact_id=identity.contact_id,
         )
     return conversation
-
-
-async def _sender(session: AsyncSession, channel_id: int, item: InboundMessage) -> int | None:
-    if not item.agent_source_id:
-        return None
-    return (await conv_repo.agent_by_source(session, channel_id, item.agent_source_id)).id
 
 
 def _message_row(
@@ -269,11 +290,12 @@ async def _apply_state(
     inbox: Inbox,
     identity: ContactIdentity,
     change: StateChange,
-) -> None:
-    conversation = await conv_repo.active_conversation(session, inbox.id, identity.id)
+    conversation: Conversation | None,
+) -> Conversation | None:
+    """Apply a platform state change to the live conversation (opening one unless it is an end)."""
     if conversation is None:
         if change.status == ConversationStatus.RESOLVED:
-            return  # nothing live to end
+            return None  # nothing live to end
         conversation = await _conversation(session, result, inbox, identity, change.at)
     before = {
         "status": conversation.status,
@@ -318,6 +340,7 @@ async def _apply_state(
             conversation_id=conversation.id,
             contact_id=conversation.contact_id,
         )
+    return conversation
 
 
 async def _apply_update(session: AsyncSession, inbox: Inbox, update: MessageUpdate) -> None:

@@ -80,7 +80,8 @@ class Syncer:
             async with self.db.session() as session:
                 await feed.save_callback_token(session, channel_id, stream, token, utcnow())
         state = self._streams.setdefault((channel_id, stream), StreamState())
-        state.next_try = 0.0
+        if state.failures == 0:  # a failing stream keeps its backoff; the saved token serves the retry
+            state.next_try = 0.0
         state.kicked.set()
         self._wake.set()
 

@@ -83,6 +83,17 @@ async def active_conversation(session: AsyncSession, inbox_id: int, identity_id:
     )
 
 
+async def active_conversations(
+    session: AsyncSession, pairs: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], Conversation]:
+    """The live conversations of (inbox_id, identity_id) pairs, in one query."""
+    keys = sorted({active_key(inbox_id, identity_id) for inbox_id, identity_id in pairs})
+    if not keys:
+        return {}
+    rows = await session.scalars(select(Conversation).where(Conversation.active_key.in_(keys)))
+    return {(row.inbox_id, row.identity_id): row for row in rows}
+
+
 async def find_or_open_conversation(
     session: AsyncSession, *, inbox_id: int, identity_id: int, contact_id: int, at: datetime
 ) -> tuple[Conversation, bool]:
