@@ -146,14 +146,27 @@ async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]])
     if not rows:
         return {}
     now = utcnow()
-    values = [{"created_at": now, "updated_at": now, **row} for row in rows]
+    values = [{**_MESSAGE_DEFAULTS, "created_at": now, "updated_at": now, **row} for row in rows]
+    # executemany of one cached statement: SQLAlchemy batches it into multi-row INSERT … RETURNING
+    # ("insertmanyvalues") without compiling a statement per page
     result = await session.execute(
         insert_for(session, Message)
-        .values(values)
         .on_conflict_do_nothing(index_elements=["inbox_id", "source_id"])
-        .returning(Message.id, Message.inbox_id, Message.source_id)
+        .returning(Message.id, Message.inbox_id, Message.source_id),
+        values,
     )
     return {(inbox_id, source_id): message_id for message_id, inbox_id, source_id in result}
+
+
+# every column the ingest rows may leave out, so all rows of an executemany have the same keys
+_MESSAGE_DEFAULTS: dict[str, Any] = {
+    "sender_agent_id": None,
+    "content": None,
+    "error_code": None,
+    "error_message": None,
+    "recalled_at": None,
+    "sent_at": None,
+}
 
 
 async def message_by_source(session: AsyncSession, inbox_id: int, source_id: str) -> Message | None:
