@@ -647,3 +647,16 @@ def test_repr_hides_key_and_token(post_vector: dict) -> None:
         assert repr(key) not in text
         assert repr(key[:16]) not in text
         assert RID in text
+
+
+def test_fast_envelope_path_never_bypasses_the_xml_safety() -> None:
+    """A valid, signed envelope wrapped in a DTD or doubled is refused like any other unsafe body."""
+    crypto = WeChatCrypto("token123", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wwcorp")
+    sent = crypto.encrypt_message("<xml><A>1</A></xml>", timestamp="1", nonce="2", to_user="wwcorp")
+    assert crypto.decrypt_message(sent.xml, sent.msg_signature, "1", "2") == "<xml><A>1</A></xml>"
+    with_dtd = '<!DOCTYPE xml [<!ENTITY a "b">]>' + sent.xml
+    with pytest.raises(XmlParseError):
+        crypto.decrypt_message(with_dtd, sent.msg_signature, "1", "2")
+    doubled = sent.xml.replace("</xml>", f"<Encrypt><![CDATA[{sent.encrypt}]]></Encrypt></xml>")
+    with pytest.raises(XmlParseError):  # two <Encrypt> elements: the parser decides, and refuses a list
+        crypto.decrypt_message(doubled, sent.msg_signature, "1", "2")
