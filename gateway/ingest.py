@@ -74,10 +74,26 @@ async def ingest(session: AsyncSession, batch: Batch) -> IngestResult:
             if isinstance(i, InboundMessage | StateChange)
         },
     )
+    # pairs that need a new conversation and see no state change in this page: open them in bulk
+    changing = {(inboxes[c.inbox_source_id].id, identities[c.contact_source_id].id) for c in batch.state_changes}
+    known: dict[str, dict[str, int]] = {}
+    for source in {m.inbox_source_id for m in batch.messages}:
+        ids = [m.source_id for m in batch.messages if m.inbox_source_id == source]
+        known[source] = await conv_repo.existing_message_ids(session, inboxes[source].id, ids)
+    fresh: dict[tuple[int, int], tuple[int, datetime]] = {}
+    for m in batch.messages:
+        pair = (inboxes[m.inbox_source_id].id, identities[m.contact_source_id].id)
+        if m.source_id in known[m.inbox_source_id]:
+            continue  # already stored: a duplicate opens nothing
+        if pair not in live and pair not in changing and pair not in fresh:
+            fresh[pair] = (identities[m.contact_source_id].contact_id, m.sent_at)
+    opened, created = await conv_repo.open_conversations(session, fresh)
+    live.update(opened)
+    for pair in sorted(created):
+        await _opened(session, result, opened[pair])
     senders: dict[str, int] = {}
     pending: list[dict[str, Any]] = []
     pending_items: list[tuple[InboundMessage, Conversation]] = []
-    known: dict[str, dict[str, int]] = {}
 
     async def flush_messages() -> None:
         if not pending:
@@ -113,10 +129,7 @@ async def ingest(session: AsyncSession, batch: Batch) -> IngestResult:
     for item in items:
         if isinstance(item, InboundMessage):
             inbox = inboxes[item.inbox_source_id]
-            seen = known.get(item.inbox_source_id)
-            if seen is None:
-                ids = [m.source_id for m in batch.messages if m.inbox_source_id == item.inbox_source_id]
-                seen = known[item.inbox_source_id] = await conv_repo.existing_message_ids(session, inbox.id, ids)
+            seen = known[item.inbox_source_id]
             if item.source_id in seen:
                 result.duplicates += 1
                 continue
@@ -229,20 +242,24 @@ async def _conversation(
         session, inbox_id=inbox.id, identity_id=identity.id, contact_id=identity.contact_id, at=at
     )
     if created:
-        result.conversations_opened.append(conversation.id)
-        await append_event(
-            session,
-            "conversation.created",
-            {
-                "conversation_id": conversation.id,
-                "inbox_id": inbox.id,
-                "contact_id": identity.contact_id,
-                "status": conversation.status,
-            },
-            conversation_id=conversation.id,
-            contact_id=identity.contact_id,
-        )
+        await _opened(session, result, conversation)
     return conversation
+
+
+async def _opened(session: AsyncSession, result: IngestResult, conversation: Conversation) -> None:
+    result.conversations_opened.append(conversation.id)
+    await append_event(
+        session,
+        "conversation.created",
+        {
+            "conversation_id": conversation.id,
+            "inbox_id": conversation.inbox_id,
+            "contact_id": conversation.contact_id,
+            "status": conversation.status,
+        },
+        conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
+    )
 
 
 def _message_row(

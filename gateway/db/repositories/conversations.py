@@ -94,6 +94,47 @@ async def active_conversations(
     return {(row.inbox_id, row.identity_id): row for row in rows}
 
 
+async def open_conversations(
+    session: AsyncSession, wanted: dict[tuple[int, int], tuple[int, datetime]]
+) -> tuple[dict[tuple[int, int], Conversation], set[tuple[int, int]]]:
+    """Open `pending` conversations for many (inbox_id, identity_id) → (contact_id, first activity) at once.
+
+    One executemany INSERT … ON CONFLICT DO NOTHING RETURNING and one SELECT; a pair a concurrent
+    writer opened first gets theirs. Returns (conversations by pair, the pairs this call created).
+    """
+    if not wanted:
+        return {}, set()
+    now = utcnow()
+    rows = [
+        {
+            "inbox_id": inbox_id,
+            "identity_id": identity_id,
+            "contact_id": contact_id,
+            "active_key": active_key(inbox_id, identity_id),
+            "status": "pending",
+            "replies_since_incoming": 0,
+            "replies_since_event": 0,
+            "last_activity_at": at,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for (inbox_id, identity_id), (contact_id, at) in sorted(wanted.items())
+    ]
+    result = await session.execute(
+        insert_for(session, Conversation)
+        .on_conflict_do_nothing(index_elements=["active_key"])
+        .returning(Conversation.inbox_id, Conversation.identity_id),
+        rows,
+    )
+    created = {(inbox_id, identity_id) for inbox_id, identity_id in result}
+    found = await session.scalars(
+        select(Conversation)
+        .where(Conversation.active_key.in_([row["active_key"] for row in rows]))
+        .execution_options(populate_existing=True)
+    )
+    return {(row.inbox_id, row.identity_id): row for row in found}, created
+
+
 async def find_or_open_conversation(
     session: AsyncSession, *, inbox_id: int, identity_id: int, contact_id: int, at: datetime
 ) -> tuple[Conversation, bool]:
