@@ -202,7 +202,20 @@ async def _identities(
     wanted = {i.contact_source_id for i in items if isinstance(i, InboundMessage | StateChange)}
     profiles = {p.source_id: p for p in batch.profiles}
     found = await contact_repo.identities_by_source(session, batch.channel_id, wanted | set(profiles))
+    missing = [(source_id, profiles.get(source_id)) for source_id in sorted((wanted | set(profiles)) - set(found))]
+    if len(missing) > 1:  # first sight of many contacts (a sync page): create them in bulk
+        try:
+            async with session.begin_nested():
+                made = await contact_repo.create_identities(session, batch.channel_id, missing)
+        except IntegrityError:
+            made = {}  # a concurrent writer got one of them first: go one by one below
+        found.update(made)
+        result.new_identities.extend(s for s, profile in missing if profile is None and s in made)
+    else:
+        made = {}
     for source_id in sorted(wanted | set(profiles)):
+        if source_id in made:
+            continue  # created just now, with its profile
         profile = profiles.get(source_id)
         if source_id not in found:
             found[source_id], created = await _create_identity(session, batch.channel_id, source_id, profile)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,6 +65,76 @@ async def create_identity(
     session.add(identity)
     await session.flush()
     return identity, created
+
+
+async def create_identities(
+    session: AsyncSession, channel_id: int, wanted: list[tuple[str, ContactProfile | None]]
+) -> dict[str, ContactIdentity]:
+    """Many new identities at once: contacts found by unionid or created, then the identities, each
+    kind in one executemany. Raises IntegrityError when a concurrent writer got one first (the caller
+    runs this in a savepoint and falls back to `create_identity` one by one)."""
+    unionids = sorted({p.unionid for _, p in wanted if p is not None and p.unionid})
+    owners: dict[str, int] = {}
+    if unionids:
+        rows = await session.execute(
+            select(Contact.unionid, Contact.id).where(Contact.unionid.in_(unionids), Contact.merged_into_id.is_(None))
+        )
+        owners = {unionid: contact_id for unionid, contact_id in rows}
+    now = utcnow()
+    new_contacts: list[dict[str, Any]] = []
+    claimed: dict[str, int] = {}  # unionid → index in new_contacts (one person, two new identities)
+    plan: list[tuple[str, ContactProfile | None, int | None, int | None]] = []  # source, profile, id, new index
+    for source_id, profile in wanted:
+        unionid = profile.unionid if profile is not None else None
+        if unionid and unionid in owners:
+            plan.append((source_id, profile, owners[unionid], None))
+            continue
+        if unionid and unionid in claimed:
+            plan.append((source_id, profile, None, claimed[unionid]))
+            continue
+        if unionid:
+            claimed[unionid] = len(new_contacts)
+        plan.append((source_id, profile, None, len(new_contacts)))
+        new_contacts.append(
+            {
+                "name": (profile.name if profile and profile.name else ""),
+                "avatar_url": profile.avatar_url if profile else None,
+                "gender": profile.gender if profile else None,
+                "unionid": unionid,
+                "external_id": None,
+                "merged_into_id": None,
+                "attributes": {},
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    new_ids: list[int] = []
+    if new_contacts:
+        result = await session.execute(
+            insert(Contact).returning(Contact.id, sort_by_parameter_order=True), new_contacts
+        )
+        new_ids = [row[0] for row in result]
+        for contact_id, row in zip(new_ids, new_contacts, strict=True):
+            await append_event(
+                session, "contact.created", {"contact_id": contact_id, "name": row["name"]}, contact_id=contact_id
+            )
+    identity_rows = [
+        {
+            "contact_id": contact_id if contact_id is not None else new_ids[index],  # type: ignore[index]
+            "channel_id": channel_id,
+            "source_id": source_id,
+            "unionid": profile.unionid if profile else None,
+            "profile": _profile_dict(profile),
+            "profile_fetched_at": now if profile else None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for source_id, profile, contact_id, index in plan
+    ]
+    created = await session.scalars(
+        insert(ContactIdentity).returning(ContactIdentity, sort_by_parameter_order=True), identity_rows
+    )
+    return {identity.source_id: identity for identity in created}
 
 
 async def apply_profile(session: AsyncSession, identity: ContactIdentity, profile: ContactProfile) -> None:
