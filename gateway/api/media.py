@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Annotated, Any
 
-from litestar import post
+from litestar import Request, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from msgspec import Struct
 
 from gateway.api.auth import SECURITY
@@ -44,14 +41,14 @@ class MediaUploaded(Struct, kw_only=True):
     security=SECURITY,
     request_max_body_size=MAX_UPLOAD + 64 * 1024,
 )
-async def upload_media(
-    channel_id: int,
-    runtime: Runtime,
-    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
-) -> MediaUploaded:
+async def upload_media(channel_id: int, request: Request, runtime: Runtime) -> MediaUploaded:
     """Multipart form: `type` (image | voice | video | file) and `file`. Platform limits apply
     (WeCom: image ≤10 MB jpg/png, voice ≤2 MB amr, video ≤10 MB mp4, file ≤20 MB)."""
-    kind, upload = data.get("type"), data.get("file")
+    try:
+        form = await request.form()
+    except Exception:  # a body the multipart parser cannot read is the client's mistake
+        raise InvalidRequest("the body must be multipart/form-data with `type` and `file`", field="file") from None
+    kind, upload = form.get("type"), form.get("file")
     if kind not in KINDS:
         raise InvalidRequest(f"type must be one of {', '.join(KINDS)}", field="type")
     if not isinstance(upload, UploadFile):
