@@ -107,9 +107,9 @@ class Syncer:
                 for key in await streams():
                     self._streams.setdefault(key, StreamState()).kicked.set()
             due = [k for k, s in self._streams.items() if s.kicked.is_set() and s.next_try <= now]
+            self._wake.clear()  # before the pulls: a kick that lands during one must wake the wait below
             for channel_id, stream in due:
                 await self._attempt(channel_id, stream)
-            self._wake.clear()
             waits = [s.next_try - now for s in self._streams.values() if s.kicked.is_set() and s.next_try > now]
             timeout = min([self.settings.poll_interval - (loop.time() - last_poll), *waits, 5.0])
             try:
