@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.channels import channel_classes
 from gateway.channels.base import ConversationRef, OutboundMessage
 from gateway.db.engine import Database
 from gateway.db.models import Agent, Channel, ContactIdentity, Conversation, Inbox, Job, Message
@@ -21,7 +22,7 @@ from gateway.db.repositories import conversations as conv_repo
 from gateway.db.repositories.feed import append_event
 from gateway.db.types import utcnow
 from gateway.domain import MessageStatus
-from gateway.errors import NotFound, PlatformError, ReplyNotAllowed, TransportError
+from gateway.errors import NotFound, PlatformError, ReplyNotAllowed, TransportError, UnsupportedByChannel
 from gateway.jobs import RetryLater, enqueue
 from gateway.policy import can_reply, reason_for, record_reply
 from gateway.runtime import Runtime
@@ -68,6 +69,12 @@ async def queue_message(
     Raises ReplyNotAllowed (409) with the policy's reason when the platform would refuse.
     """
     conversation, inbox, channel, _ = await load_context(session, conversation_id, lock=True)
+    supported = channel_classes()[channel.kind].capabilities.send_types
+    if content_type not in supported:
+        raise UnsupportedByChannel(
+            f"{channel.kind} cannot send {content_type!r} (it sends: {', '.join(sorted(supported))})",
+            field="content_type",
+        )
     pending = await count_unsent(session, conversation.id)
     decision = can_reply(conversation, channel.kind, utcnow(), pending=pending)
     if not decision:

@@ -155,3 +155,13 @@ async def test_event_reply_uses_the_conversation_code_once(sim_api) -> None:
     assert again.status_code == 409
     deliveries = [d for d in await h.driver.deliveries(platform="wecom") if d["touser"] == customer]
     assert len(deliveries) == 1
+
+
+async def test_a_type_the_platform_cannot_send_is_refused_up_front(sim_api) -> None:
+    conversation_id, _, _ = await wecom_conversation(sim_api)
+    refused = await sim_api.post(
+        f"/api/v1/conversations/{conversation_id}/messages",
+        json={"content_type": "news", "articles": [{"title": "t", "url": "https://x"}]},
+    )
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "unsupported_by_channel"
+    assert refused.json()["error"]["field"] == "content_type"
