@@ -443,6 +443,7 @@ def main() -> None:
     bare_server.start()
     try:
         bare["before"] = measure(bare_server, "bare (before)", files["wecom"], files["wecom_warm"], args)
+        bare["peak_rss_mb"] = bare_server.peak_rss_mb()
     finally:
         bare_server.stop()
     figures: dict[str, Any] = {"settings": {"duration_s": args.duration, "connections": args.connections,
