@@ -102,22 +102,27 @@ async def queue_message(
         channel_id=channel.id,
         max_attempts=8,
     )
+    await _outgoing_created(session, message, conversation)
+    return message
+
+
+async def _outgoing_created(session: AsyncSession, message: Message, conversation: Conversation) -> None:
+    """The `message.created` event of a message we send (queued reply or event-code reply)."""
     await append_event(
         session,
         "message.created",
         {
             "message_id": message.id,
             "conversation_id": conversation.id,
-            "inbox_id": inbox.id,
+            "inbox_id": message.inbox_id,
             "message_type": "outgoing",
-            "content_type": content_type,
-            "content": content,
+            "content_type": message.content_type,
+            "content": message.content,
             "status": message.status,
         },
         conversation_id=conversation.id,
         contact_id=conversation.contact_id,
     )
-    return message
 
 
 async def count_unsent(session: AsyncSession, conversation_id: int, *, before: int | None = None) -> int:
@@ -299,19 +304,5 @@ async def record_event_reply(
         conversation.event_code = None
         conversation.event_code_kind = None
         await session.flush()
-        await append_event(
-            session,
-            "message.created",
-            {
-                "message_id": message.id,
-                "conversation_id": conversation.id,
-                "inbox_id": inbox.id,
-                "message_type": "outgoing",
-                "content_type": message.content_type,
-                "content": message.content,
-                "status": message.status,
-            },
-            conversation_id=conversation.id,
-            contact_id=conversation.contact_id,
-        )
+        await _outgoing_created(session, message, conversation)
         return render.message_out(message)

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-import httpx
 import msgspec
 
 from gateway.domain import Batch, ContactProfile, StateChange
-from gateway.wechat.tokens import TokenManager
 
 
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
@@ -181,23 +179,3 @@ class Channel(Protocol):
     async def download_media(self, media_id: str) -> MediaFile:
         """Fetch temporary media (valid 3 days on both platforms) for the media vault."""
         ...
-
-
-class ChannelConfig(msgspec.Struct, kw_only=True):
-    """What a Channel is built from (a channels row with its secrets opened)."""
-
-    channel_id: int
-    app_id: str
-    settings: dict[str, Any]
-    secrets: dict[str, str]
-
-
-def build(cls: type[Any], config: ChannelConfig, *, http: httpx.AsyncClient, tokens: TokenManager) -> Any:
-    return cls(
-        channel_id=config.channel_id,
-        app_id=config.app_id,
-        settings=config.settings,
-        secrets=config.secrets,
-        http=http,
-        tokens=tokens,
-    )
