@@ -26,7 +26,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from gateway.api.errors import error_body
 from gateway.db.engine import Database
 from gateway.db.models import ApiKey
-from gateway.db.repositories.apikeys import SCOPES, authenticate, scope_allows, touch
+from gateway.db.repositories.apikeys import SCOPES, authenticate, scope_allows, touch, touch_due
 from gateway.errors import Forbidden
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,10 @@ def method_scope(method: str) -> str:
 
 
 class ApiKeyMiddleware(ASGIMiddleware):
-    """Authenticates /api/v1 requests against the api_keys table (one indexed SELECT).
+    """Authenticates /api/v1 requests against the api_keys table (one indexed SELECT in a read session).
 
-    last_used_at is written at most once a minute per key (repositories.apikeys.touch).
+    last_used_at is written at most once a minute per key (repositories.apikeys.touch), in a write
+    session of its own: other requests never take the write lock just to be authenticated.
     """
 
     scopes = (ScopeType.HTTP,)
@@ -79,9 +80,10 @@ class ApiKeyMiddleware(ASGIMiddleware):
         token = bearer_token(scope["headers"])
         key = None
         if token is not None:
-            async with self.db.session() as session:
+            async with self.db.sessions() as session:  # a read: on SQLite it never waits for a writer
                 key = await authenticate(session, token)
-                if key is not None:
+            if key is not None and touch_due(key):  # a write at most once a minute per key
+                async with self.db.session() as session:
                     await touch(session, key)
         if key is None:
             message = "missing API key" if token is None else "invalid or revoked API key"

@@ -16,10 +16,39 @@ Json = JSON().with_variant(JSONB(), "postgresql")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes in, aware UTC datetimes out (SQLite stores them naive)."""
+    """Timezone-aware UTC datetimes in, aware UTC datetimes out (SQLite stores them naive).
+
+    On SQLite the text is written and read directly (isoformat / fromisoformat, both in C) in
+    the exact format SQLAlchemy's DATETIME uses, instead of through its dict-and-regex
+    processors: a sync page binds several timestamps per message.
+    """
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTCDateTime column")
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return value.isoformat(" ", "microseconds")[:26]  # "YYYY-MM-DD HH:MM:SS.ffffff", no "+00:00"
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def process(value: str | None) -> datetime | None:
+            return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+        return process
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -58,13 +58,18 @@ async def authenticate(session: AsyncSession, key: str) -> ApiKey | None:
     return None
 
 
+def touch_due(key: ApiKey, now: datetime | None = None) -> bool:
+    """Whether `touch` would write: the last recorded use is TOUCH_INTERVAL old or older."""
+    return key.last_used_at is None or (now or utcnow()) - key.last_used_at >= TOUCH_INTERVAL
+
+
 async def touch(session: AsyncSession, key: ApiKey, now: datetime | None = None) -> bool:
     """Record use, unless it was recorded less than TOUCH_INTERVAL ago; True when written.
 
     The conditional UPDATE keeps replicas from all writing the same row in the same minute.
     """
     now = now or utcnow()
-    if key.last_used_at is not None and now - key.last_used_at < TOUCH_INTERVAL:
+    if not touch_due(key, now):
         return False
     stale = now - TOUCH_INTERVAL
     result = await session.execute(
