@@ -5,6 +5,12 @@ Order of work: inboxes and identities (profiles, unionid merge) → walk the pag
 changes, recalls and send failures apply to what exists) → agents → cursor → commit. A duplicate
 delivery changes nothing: the unique (inbox_id, source_id) key drops its messages and only the
 messages actually inserted move counters or emit events.
+
+A page of messages costs a handful of statements and no ORM object per message: identities and
+live conversations are read as plain rows, messages go in with one executemany, their
+`message.created` events with another at COMMIT (gateway.db.repositories.feed) and the counters
+they move with one UPDATE executemany. The ORM only handles the rare items (state changes,
+profiles, recalls), each after the messages before it are written.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from gateway.db.engine import Database
 from gateway.db.models import ContactIdentity, Conversation, Inbox
 from gateway.db.repositories import contacts as contact_repo
 from gateway.db.repositories import conversations as conv_repo
-from gateway.db.repositories.feed import append_event, save_cursor
+from gateway.db.repositories.contacts import IdentityRef
+from gateway.db.repositories.conversations import ConversationRef, Touch
+from gateway.db.repositories.feed import NewEvent, append_event, append_events, save_cursor
 from gateway.db.types import utcnow
 from gateway.domain import (
     Batch,
@@ -34,6 +42,9 @@ from gateway.domain import (
     StateChange,
     WindowTrigger,
 )
+
+Identity = ContactIdentity | IdentityRef
+Live = Conversation | ConversationRef  # both have id, inbox_id, identity_id, contact_id, status
 
 
 @dataclass(slots=True)
@@ -66,13 +77,15 @@ async def ingest(session: AsyncSession, batch: Batch) -> IngestResult:
 
     identities = await _identities(session, batch, items, result)
     # one SELECT for the live conversations the page touches; the rest of the page reuses them
-    live = await conv_repo.active_conversations(
-        session,
-        {
-            (inboxes[i.inbox_source_id].id, identities[i.contact_source_id].id)
-            for i in items
-            if isinstance(i, InboundMessage | StateChange)
-        },
+    live: dict[tuple[int, int], Live] = dict(
+        await conv_repo.live_conversation_refs(
+            session,
+            {
+                (inboxes[i.inbox_source_id].id, identities[i.contact_source_id].id)
+                for i in items
+                if isinstance(i, InboundMessage | StateChange)
+            },
+        )
     )
     # pairs that need a new conversation and see no state change in this page: open them in bulk
     changing = {(inboxes[c.inbox_source_id].id, identities[c.contact_source_id].id) for c in batch.state_changes}
@@ -91,41 +104,8 @@ async def ingest(session: AsyncSession, batch: Batch) -> IngestResult:
     live.update(opened)
     for pair in sorted(created):
         await _opened(session, result, opened[pair])
+    writer = _MessageWriter(session, result)
     senders: dict[str, int] = {}
-    pending: list[dict[str, Any]] = []
-    pending_items: list[tuple[InboundMessage, Conversation]] = []
-
-    async def flush_messages() -> None:
-        if not pending:
-            return
-        inserted = await conv_repo.insert_messages(session, pending)
-        for item, conversation in pending_items:
-            inbox = inboxes[item.inbox_source_id]
-            message_id = inserted.get((inbox.id, item.source_id))
-            if message_id is None:
-                result.duplicates += 1
-                continue
-            result.inserted.append(message_id)
-            if item.media_id:
-                result.media.append((message_id, item.media_id))
-            _apply_message(conversation, item)
-            await append_event(
-                session,
-                "message.created",
-                {
-                    "message_id": message_id,
-                    "conversation_id": conversation.id,
-                    "inbox_id": inbox.id,
-                    "message_type": str(item.message_type),
-                    "content_type": str(item.content_type),
-                    "content": item.content,
-                },
-                conversation_id=conversation.id,
-                contact_id=conversation.contact_id,
-            )
-        pending.clear()
-        pending_items.clear()
-
     for item in items:
         if isinstance(item, InboundMessage):
             inbox = inboxes[item.inbox_source_id]
@@ -147,22 +127,23 @@ async def ingest(session: AsyncSession, batch: Batch) -> IngestResult:
                         await conv_repo.agent_by_source(session, channel_id, item.agent_source_id)
                     ).id
                 sender = senders[item.agent_source_id]
-            pending.append(_message_row(inbox, conversation, item, sender))
-            pending_items.append((item, conversation))
+            writer.add(item, conversation, sender)
         elif isinstance(item, StateChange):
-            await flush_messages()
+            await writer.flush()  # the ORM object below must see what the messages before it did
             inbox, identity = inboxes[item.inbox_source_id], identities[item.contact_source_id]
-            conversation = await _apply_state(
-                session, result, channel_id, inbox, identity, item, live.get((inbox.id, identity.id))
-            )
+            current = live.get((inbox.id, identity.id))
+            if current is not None:
+                current = await session.get(Conversation, current.id, populate_existing=True)
+            conversation = await _apply_state(session, result, channel_id, inbox, identity, item, current)
+            await session.flush()  # now, so no later ORM flush rewrites what the next messages move
             if conversation is None or conversation.active_key is None:  # resolved: the next message opens anew
                 live.pop((inbox.id, identity.id), None)
             else:
                 live[(inbox.id, identity.id)] = conversation
         elif isinstance(item, MessageUpdate):
-            await flush_messages()
+            await writer.flush()
             await _apply_update(session, inboxes[item.inbox_source_id], item)
-    await flush_messages()
+    await writer.flush()
 
     for change in batch.agent_changes:
         agent = await conv_repo.agent_by_source(session, channel_id, change.agent_source_id, name=change.name)
@@ -177,6 +158,49 @@ async def ingest(session: AsyncSession, batch: Batch) -> IngestResult:
         await save_cursor(session, channel_id, batch.stream, batch.cursor)
     await session.flush()
     return result
+
+
+class _MessageWriter:
+    """The page's new messages, written in bulk: rows, then their events and conversation counters."""
+
+    def __init__(self, session: AsyncSession, result: IngestResult) -> None:
+        self.session = session
+        self.result = result
+        self.rows: list[dict[str, Any]] = []
+        self.items: list[tuple[InboundMessage, Live]] = []
+
+    def add(self, item: InboundMessage, conversation: Live, sender_id: int | None) -> None:
+        self.rows.append(_message_row(conversation, item, sender_id))
+        self.items.append((item, conversation))
+
+    async def flush(self) -> None:
+        if not self.rows:
+            return
+        inserted = await conv_repo.insert_messages(self.session, self.rows)
+        events: list[NewEvent] = []
+        touches: dict[int, Touch] = {}
+        for item, conversation in self.items:
+            message_id = inserted.get((conversation.inbox_id, item.source_id))
+            if message_id is None:  # a concurrent writer stored it first
+                self.result.duplicates += 1
+                continue
+            self.result.inserted.append(message_id)
+            if item.media_id:
+                self.result.media.append((message_id, item.media_id))
+            _touch(touches, conversation.id, item)
+            payload = {
+                "message_id": message_id,
+                "conversation_id": conversation.id,
+                "inbox_id": conversation.inbox_id,
+                "message_type": str(item.message_type),
+                "content_type": str(item.content_type),
+                "content": item.content,
+            }
+            events.append(NewEvent("message.created", payload, conversation.id, conversation.contact_id))
+        await append_events(self.session, events)
+        await conv_repo.touch_conversations(self.session, touches.values())
+        self.rows.clear()
+        self.items.clear()
 
 
 def _ordered(batch: Batch) -> list[InboundMessage | StateChange | MessageUpdate]:
@@ -198,33 +222,43 @@ async def _identities(
     batch: Batch,
     items: Iterable[InboundMessage | StateChange | MessageUpdate],
     result: IngestResult,
-) -> dict[str, ContactIdentity]:
+) -> dict[str, Identity]:
+    channel_id = batch.channel_id
     wanted = {i.contact_source_id for i in items if isinstance(i, InboundMessage | StateChange)}
     profiles = {p.source_id: p for p in batch.profiles}
-    found = await contact_repo.identities_by_source(session, batch.channel_id, wanted | set(profiles))
-    missing = [(source_id, profiles.get(source_id)) for source_id in sorted((wanted | set(profiles)) - set(found))]
+    sources = wanted | set(profiles)
+    found: dict[str, Identity] = dict(await contact_repo.identity_refs_by_source(session, channel_id, sources))
+    missing = [(source_id, profiles.get(source_id)) for source_id in sorted(sources - set(found))]
+    made: dict[str, IdentityRef] = {}
     if len(missing) > 1:  # first sight of many contacts (a sync page): create them in bulk
         try:
             async with session.begin_nested():
-                made = await contact_repo.create_identities(session, batch.channel_id, missing)
+                made = await contact_repo.create_identities(session, channel_id, missing)
         except IntegrityError:
             made = {}  # a concurrent writer got one of them first: go one by one below
         found.update(made)
         result.new_identities.extend(s for s, profile in missing if profile is None and s in made)
-    else:
-        made = {}
-    for source_id in sorted(wanted | set(profiles)):
+    profiled = False
+    for source_id in sorted(sources):
         if source_id in made:
             continue  # created just now, with its profile
         profile = profiles.get(source_id)
         if source_id not in found:
-            found[source_id], created = await _create_identity(session, batch.channel_id, source_id, profile)
+            identity, created = await _create_identity(session, channel_id, source_id, profile)
+            found[source_id] = identity
             if not created and profile is not None:  # a concurrent writer made it first: still apply ours
-                await contact_repo.apply_profile(session, found[source_id], profile)
+                await contact_repo.apply_profile(session, identity, profile)
+                profiled = True
             elif created and profile is None:
                 result.new_identities.append(source_id)
         elif profile is not None:
-            await contact_repo.apply_profile(session, found[source_id], profile)
+            identity = (await contact_repo.identities_by_source(session, channel_id, [source_id]))[source_id]
+            found[source_id] = identity
+            await contact_repo.apply_profile(session, identity, profile)
+            profiled = True
+    if profiled:  # a unionid merge moves every identity of the merged contact: re-read the plain rows
+        plain = [s for s, identity in found.items() if isinstance(identity, IdentityRef)]
+        found.update(await contact_repo.identity_refs_by_source(session, channel_id, plain))
     return found
 
 
@@ -248,9 +282,10 @@ async def _create_identity(
 
 
 async def _conversation(
-    session: AsyncSession, result: IngestResult, inbox: Inbox, identity: ContactIdentity, at: datetime
+    session: AsyncSession, result: IngestResult, inbox: Inbox, identity: Identity, at: datetime
 ) -> Conversation:
-    # identity.contact_id is current: a unionid merge's ORM UPDATE synchronizes the session's objects
+    # identity.contact_id is current: a unionid merge's ORM UPDATE synchronizes the session's
+    # objects, and _identities re-reads the plain rows after one
     conversation, created = await conv_repo.find_or_open_conversation(
         session, inbox_id=inbox.id, identity_id=identity.id, contact_id=identity.contact_id, at=at
     )
@@ -259,7 +294,7 @@ async def _conversation(
     return conversation
 
 
-async def _opened(session: AsyncSession, result: IngestResult, conversation: Conversation) -> None:
+async def _opened(session: AsyncSession, result: IngestResult, conversation: Live) -> None:
     result.conversations_opened.append(conversation.id)
     await append_event(
         session,
@@ -275,16 +310,14 @@ async def _opened(session: AsyncSession, result: IngestResult, conversation: Con
     )
 
 
-def _message_row(
-    inbox: Inbox, conversation: Conversation, item: InboundMessage, sender_id: int | None
-) -> dict[str, Any]:
+def _message_row(conversation: Live, item: InboundMessage, sender_id: int | None) -> dict[str, Any]:
     attributes = dict(item.content_attributes)
     if item.media_id:
         attributes.setdefault("media_id", item.media_id)
     outgoing = item.message_type == MessageType.OUTGOING
     return {
         "conversation_id": conversation.id,
-        "inbox_id": inbox.id,
+        "inbox_id": conversation.inbox_id,
         "source_id": item.source_id,
         "message_type": str(item.message_type),
         "sender_type": str(item.sender_type),
@@ -298,19 +331,21 @@ def _message_row(
     }
 
 
-def _apply_message(conversation: Conversation, item: InboundMessage) -> None:
-    """Counters and timestamps a newly stored message moves (never for duplicates)."""
-    if item.sent_at > conversation.last_activity_at:
-        conversation.last_activity_at = item.sent_at
-    if item.message_type == MessageType.OUTGOING and conversation.first_reply_at is None:
-        conversation.first_reply_at = item.sent_at
+def _touch(touches: dict[int, Touch], conversation_id: int, item: InboundMessage) -> None:
+    """Counters and timestamps a newly stored message moves (never for duplicates), summed up per
+    conversation for one UPDATE: activity only moves forward, the first reply is kept, the last
+    contact message (or MP menu click / subscribe / scan) reopens its reply window."""
+    touch = touches.get(conversation_id)
+    if touch is None:
+        touch = touches[conversation_id] = Touch(conversation_id, item.sent_at)
+    elif item.sent_at > touch.activity:
+        touch.activity = item.sent_at
+    if item.message_type == MessageType.OUTGOING and touch.first_reply is None:
+        touch.first_reply = item.sent_at
     if item.window_trigger == WindowTrigger.USER_MESSAGE:
-        conversation.last_incoming_at = item.sent_at
-        conversation.replies_since_incoming = 0
-    elif item.window_trigger is not None:  # MP menu click / subscribe / scan
-        conversation.last_event_at = item.sent_at
-        conversation.replies_since_event = 0
-    conversation.updated_at = utcnow()
+        touch.incoming = item.sent_at
+    elif item.window_trigger is not None:
+        touch.event = item.sent_at
 
 
 async def _apply_state(
@@ -318,7 +353,7 @@ async def _apply_state(
     result: IngestResult,
     channel_id: int,
     inbox: Inbox,
-    identity: ContactIdentity,
+    identity: Identity,
     change: StateChange,
     conversation: Conversation | None,
 ) -> Conversation | None:

@@ -3,7 +3,8 @@
 One puller per stream at a time: an asyncio.Lock inside the process and, on PostgreSQL, a
 session-level advisory lock across replicas. A pull walks pages while `has_more` (empty pages
 included) and ingests each page with its cursor in one transaction, so a crash re-reads at most
-the page it was on and unique keys drop what was already stored. Errors back off exponentially;
+the page it was on and unique keys drop what was already stored. The next page is fetched while
+the current one is written, and written only after it commits. Errors back off exponentially;
 a stream whose last success is close to the platform's 3-day horizon logs a warning.
 """
 
@@ -20,7 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
-from gateway.channels.base import Channel
+from gateway.channels.base import Channel, SyncPage
 from gateway.db.engine import Database
 from gateway.db.repositories import contacts as contact_repo
 from gateway.db.repositories import feed
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 SYNC_TOKEN_TTL = timedelta(minutes=10)  # the callback Token's life on the platform
 HORIZON = timedelta(days=3)
+KNOWN_CONTACTS_MAX = 200_000  # per channel; past it the cache starts over
 
 ChannelLookup = Callable[[int], Awaitable[Channel]]
 AfterIngest = Callable[[object, Batch, IngestResult], Awaitable[None]]
@@ -69,16 +71,16 @@ class Syncer:
         self.after_ingest = after_ingest
         self.on_page = on_page
         self._locks: dict[tuple[int, str], asyncio.Lock] = {}
+        # contact source ids known to have an identity, per channel: a page of known contacts needs
+        # no lookup before ingest (were one deleted, ingest recreates it and queues its profile)
+        self._known: dict[int, set[str]] = {}
         self._streams: dict[tuple[int, str], StreamState] = {}
         self._wake = asyncio.Event()
 
     # ------------------------------------------------------------------ entry points
 
-    async def kick(self, channel_id: int, stream: str, token: str | None = None) -> None:
-        """A callback said `stream` has news: remember its token and wake the loop."""
-        if token:
-            async with self.db.session() as session:
-                await feed.save_callback_token(session, channel_id, stream, token, utcnow())
+    def wake(self, channel_id: int, stream: str) -> None:
+        """A callback said `stream` has news (its sync Token, if any, is already saved): pull it soon."""
         state = self._streams.setdefault((channel_id, stream), StreamState())
         if state.failures == 0:  # a failing stream keeps its backoff; the saved token serves the retry
             state.next_try = 0.0
@@ -146,35 +148,52 @@ class Syncer:
         token = row.callback_token if row and _token_fresh(row.callback_token_at) else None
         self._warn_horizon(channel_id, stream, row.last_synced_at if row else None)
         stored = 0
-        while True:
-            try:
-                page = await channel.pull(stream, cursor, token=token)
-            except InvalidCode:
-                if token is None:
-                    raise
-                token = None  # the callback token lapsed: pull without it (strictly rate limited)
-                continue
-            batch = page.batch
-            batch.profiles.extend(await self._profiles(channel, batch))
-            async with self.db.session() as session:
-                result = await ingest(session, batch)
-                if self.after_ingest is not None:
-                    await self.after_ingest(session, batch, result)
-            stored += len(result.inserted)
-            if self.on_page is not None:
-                self.on_page(channel_id, stream, len(result.inserted))
-            cursor = batch.cursor
-            if not page.has_more:
-                return stored
+
+        async def pull(cursor: str | None, token: str | None) -> tuple[SyncPage, str | None]:
+            while True:
+                try:
+                    return await channel.pull(stream, cursor, token=token), token
+                except InvalidCode:
+                    if token is None:
+                        raise
+                    token = None  # the callback token lapsed: pull without it (strictly rate limited)
+
+        # Page N+1 is fetched (HTTP, JSON, normalize) while page N is written; it is written only after
+        # page N and its cursor are committed, and dropped unread if page N fails. Its profile lookup
+        # waits for that commit too, so contacts page N introduced are not fetched twice.
+        ahead: asyncio.Future[tuple[SyncPage, str | None]] | None = asyncio.ensure_future(pull(cursor, token))
+        try:
+            while ahead is not None:
+                page, token = await ahead
+                batch = page.batch
+                ahead = asyncio.ensure_future(pull(batch.cursor, token)) if page.has_more else None
+                batch.profiles.extend(await self._profiles(channel, batch))
+                async with self.db.session() as session:
+                    result = await ingest(session, batch)
+                    if self.after_ingest is not None:
+                        await self.after_ingest(session, batch, result)
+                stored += len(result.inserted)
+                self._remember(batch)
+                if self.on_page is not None:
+                    self.on_page(channel_id, stream, len(result.inserted))
+            return stored
+        finally:
+            if ahead is not None:  # this page failed: the one fetched ahead is not wanted
+                ahead.cancel()
+                await asyncio.wait([ahead])
+                if not ahead.cancelled():
+                    ahead.exception()  # retrieved: the error being raised is this page's, not that one's
 
     async def _profiles(self, channel: Channel, batch: Batch) -> list:
         """Profiles (unionid) of contacts this page introduces; a failure here never blocks ingest."""
-        wanted = {m.contact_source_id for m in batch.messages} | {c.contact_source_id for c in batch.state_changes}
+        known = self._known.setdefault(batch.channel_id, set())
+        wanted = _contacts(batch) - known
         if not wanted:
             return []
         async with self.db.sessions() as session:
-            known = await contact_repo.identities_by_source(session, batch.channel_id, wanted)
-        unknown = sorted(wanted - set(known))
+            found = await contact_repo.identity_refs_by_source(session, batch.channel_id, wanted)
+        known.update(found)
+        unknown = sorted(wanted - set(found))
         if not unknown:
             return []
         try:
@@ -182,6 +201,13 @@ class Syncer:
         except PlatformError as exc:
             log.warning("profile fetch failed for %d contacts: %s", len(unknown), exc.code)
             return []
+
+    def _remember(self, batch: Batch) -> None:
+        """After the commit: every contact of the page now has an identity."""
+        known = self._known.setdefault(batch.channel_id, set())
+        if len(known) > KNOWN_CONTACTS_MAX:
+            known.clear()
+        known.update(_contacts(batch))
 
     @asynccontextmanager
     async def _cross_replica_lock(self, channel_id: int, stream: str) -> AsyncIterator[bool]:
@@ -210,6 +236,10 @@ class Syncer:
                 age.total_seconds() / 3600,
                 (HORIZON - age).total_seconds() / 3600,
             )
+
+
+def _contacts(batch: Batch) -> set[str]:
+    return {m.contact_source_id for m in batch.messages} | {c.contact_source_id for c in batch.state_changes}
 
 
 def _token_fresh(at: datetime | None) -> bool:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db.models import Contact, ContactIdentity, Conversation
-from gateway.db.repositories.feed import append_event
+from gateway.db.repositories.conversations import where_in
+from gateway.db.repositories.feed import NewEvent, append_event, append_events
+from gateway.db.repositories.util import is_postgres
 from gateway.db.types import utcnow
 from gateway.domain import ContactProfile
 from gateway.errors import Conflict, InvalidRequest, NotFound
@@ -26,6 +28,27 @@ async def identities_by_source(
         select(ContactIdentity).where(ContactIdentity.channel_id == channel_id, ContactIdentity.source_id.in_(ids))
     )
     return {row.source_id: row for row in rows}
+
+
+class IdentityRef(NamedTuple):
+    """An identity's keys without an ORM object (a sync page looks up a thousand at a time)."""
+
+    id: int
+    contact_id: int
+    source_id: str
+
+
+async def identity_refs_by_source(
+    session: AsyncSession, channel_id: int, source_ids: Iterable[str]
+) -> dict[str, IdentityRef]:
+    """`identities_by_source` as plain rows: what ingest needs to file messages (no profile, no ORM)."""
+    ids = sorted(set(source_ids))
+    if not ids:
+        return {}
+    c = ContactIdentity.__table__.c  # table columns: a plain Core SELECT, no ORM pass over the rows
+    query = select(c.id, c.contact_id, c.source_id).where(c.channel_id == channel_id)
+    rows = await session.execute(where_in(session, query, c.source_id, ids))
+    return {row.source_id: IdentityRef(row.id, row.contact_id, row.source_id) for row in rows}
 
 
 async def contact_by_unionid(session: AsyncSession, unionid: str) -> Contact | None:
@@ -69,7 +92,7 @@ async def create_identity(
 
 async def create_identities(
     session: AsyncSession, channel_id: int, wanted: list[tuple[str, ContactProfile | None]]
-) -> dict[str, ContactIdentity]:
+) -> dict[str, IdentityRef]:
     """Many new identities at once: contacts found by unionid or created, then the identities, each
     kind in one executemany. Raises IntegrityError when a concurrent writer got one first (the caller
     runs this in a savepoint and falls back to `create_identity` one by one)."""
@@ -110,14 +133,14 @@ async def create_identities(
         )
     new_ids: list[int] = []
     if new_contacts:
-        result = await session.execute(
-            insert(Contact).returning(Contact.id, sort_by_parameter_order=True), new_contacts
+        new_ids = await _insert_contacts(session, new_contacts)
+        await append_events(
+            session,
+            (
+                NewEvent("contact.created", {"contact_id": contact_id, "name": row["name"]}, contact_id=contact_id)
+                for contact_id, row in zip(new_ids, new_contacts, strict=True)
+            ),
         )
-        new_ids = [row[0] for row in result]
-        for contact_id, row in zip(new_ids, new_contacts, strict=True):
-            await append_event(
-                session, "contact.created", {"contact_id": contact_id, "name": row["name"]}, contact_id=contact_id
-            )
     identity_rows = [
         {
             "contact_id": contact_id if contact_id is not None else new_ids[index],  # type: ignore[index]
@@ -131,10 +154,27 @@ async def create_identities(
         }
         for source_id, profile, contact_id, index in plan
     ]
-    created = await session.scalars(
-        insert(ContactIdentity).returning(ContactIdentity, sort_by_parameter_order=True), identity_rows
+    table = ContactIdentity.__table__
+    created = await session.execute(
+        insert(table).returning(table.c.id, table.c.contact_id, table.c.source_id), identity_rows
     )
-    return {identity.source_id: identity for identity in created}
+    return {row.source_id: IdentityRef(row.id, row.contact_id, row.source_id) for row in created}
+
+
+async def _insert_contacts(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert new contacts in one statement; their ids in the order of `rows`."""
+    table = Contact.__table__
+    if is_postgres(session):
+        result = await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+        return [row[0] for row in result]
+    # SQLite cannot tell which RETURNING row belongs to which VALUES row, so SQLAlchemy would send one
+    # INSERT per contact. Number them as SQLite would (max(id) + 1, + 2, …): SQLite has one writer, and
+    # should another commit between the two statements the INSERT fails on the primary key (the
+    # caller's savepoint then goes one by one), it never misnumbers.
+    first = int(await session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
+    ids = list(range(first, first + len(rows)))
+    await session.execute(insert(table), [{**row, "id": new_id} for new_id, row in zip(ids, rows, strict=True)])
+    return ids
 
 
 async def apply_profile(session: AsyncSession, identity: ContactIdentity, profile: ContactProfile) -> None:
@@ -224,18 +264,6 @@ async def list_identities(session: AsyncSession, contact_ids: Iterable[int]) -> 
             select(ContactIdentity).where(ContactIdentity.contact_id.in_(ids)).order_by(ContactIdentity.id)
         )
     )
-
-
-async def search_contacts(session: AsyncSession, *, q: str | None, after_id: int | None, limit: int) -> list[Contact]:
-    """Contacts (not merged away) by name / external id / identity source id, keyset by id."""
-    query = select(Contact).where(Contact.merged_into_id.is_(None)).order_by(Contact.id).limit(limit)
-    if after_id is not None:
-        query = query.where(Contact.id > after_id)
-    if q:
-        like = f"%{q}%"
-        by_identity = select(ContactIdentity.contact_id).where(ContactIdentity.source_id == q)
-        query = query.where(or_(Contact.name.ilike(like), Contact.external_id == q, Contact.id.in_(by_identity)))
-    return list(await session.scalars(query))
 
 
 def _profile_dict(profile: ContactProfile | None) -> dict[str, Any]:
