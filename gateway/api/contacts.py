@@ -16,6 +16,7 @@ from gateway.api import render
 from gateway.api.auth import SECURITY
 from gateway.api.schemas import ContactMerge, ContactOut, ContactPage, ContactPatch
 from gateway.db.repositories import contacts as repo
+from gateway.db.repositories import search
 from gateway.errors import InvalidRequest
 from gateway.runtime import Runtime
 
@@ -35,14 +36,15 @@ class ContactController(Controller):
             str | None,
             Parameter(
                 max_length=256,
-                description="name substring, or exact external_id / identity source id (openid, external_userid)",
+                description="name substring (case-insensitive; % and _ are literal), or exact external_id, "
+                "unionid or identity source id (openid, external_userid)",
             ),
         ] = None,
         after: Annotated[int | None, Parameter(ge=0, description="the previous page's next_after")] = None,
         limit: Limit = 50,
     ) -> ContactPage:
         async with runtime.db.sessions() as session:
-            rows = await repo.search_contacts(session, q=q or None, after_id=after, limit=limit + 1)
+            rows = await search.search_contacts(session, q=q or None, after_id=after, limit=limit + 1)
             page = rows[:limit]
             identities = await repo.list_identities(session, [c.id for c in page])
         return ContactPage(

@@ -86,9 +86,8 @@ class ConversationController(Controller):
         )
         after = decode_cursor(cursor) if cursor else None
         async with runtime.db.sessions() as session:
-            rows = await browse.list_conversations(session, filters, after=after, limit=limit + 1)
+            rows, ctx = await browse.conversation_page(session, filters, after=after, limit=limit + 1)
             page = rows[:limit]
-            ctx = await browse.conversation_context(session, page)
         last = page[-1] if len(rows) > limit else None
         return ConversationPage(
             data=[render.conversation_out(c, ctx) for c in page],

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -112,7 +113,7 @@ class Contact(Base):
 
     __tablename__ = "contacts"
     id: Mapped[int] = _id()
-    name: Mapped[str] = mapped_column(String(256), default="", index=True)
+    name: Mapped[str] = mapped_column(String(256), default="")  # searched through contact_grams
     avatar_url: Mapped[str | None] = mapped_column(Text)
     gender: Mapped[int | None] = mapped_column(Integer)
     unionid: Mapped[str | None] = mapped_column(String(128), unique=True)
@@ -125,6 +126,21 @@ class Contact(Base):
     identities: Mapped[list[ContactIdentity]] = relationship(back_populates="contact", lazy="raise")
 
 
+class ContactGram(Base):
+    """The 1- and 2-character grams of each contact's lower-cased name: the index behind name search.
+
+    Written only by database triggers on `contacts` (migration 0004), so every writer, bulk inserts
+    included, keeps it in step. Chinese names are 2–3 characters, too short for trigram indexes
+    (pg_trgm, FTS5 trigram); a substring of any length is found through these grams and then checked
+    with the same ILIKE as before (gateway.db.repositories.search).
+    """
+
+    __tablename__ = "contact_grams"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    gram: Mapped[str] = mapped_column(String(8), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+
+
 class ContactIdentity(Base):
     """A contact on one channel: WeCom external_userid or MP openid."""
 
@@ -133,7 +149,7 @@ class ContactIdentity(Base):
     id: Mapped[int] = _id()
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
-    source_id: Mapped[str] = mapped_column(String(128))
+    source_id: Mapped[str] = mapped_column(String(128), index=True)  # exact search across channels
     unionid: Mapped[str | None] = mapped_column(String(128), index=True)
     profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
     profile_fetched_at: Mapped[datetime | None] = mapped_column()
@@ -152,10 +168,12 @@ class Conversation(Base):
 
     __tablename__ = "conversations"
     __table_args__ = (
-        Index("ix_conversations_status_last_activity", "status", "last_activity_at"),
-        Index("ix_conversations_inbox_last_activity", "inbox_id", "last_activity_at"),
-        Index("ix_conversations_assignee_status", "assignee_id", "status"),
+        # keyset pages: every list index ends in (last_activity_at, id), the ORDER BY of the page
         Index("ix_conversations_last_activity_id", "last_activity_at", "id"),
+        Index("ix_conversations_status_last_activity", "status", "last_activity_at", "id"),
+        Index("ix_conversations_inbox_last_activity", "inbox_id", "last_activity_at", "id"),
+        Index("ix_conversations_inbox_status_last_activity", "inbox_id", "status", "last_activity_at", "id"),
+        Index("ix_conversations_assignee_status_last_activity", "assignee_id", "status", "last_activity_at", "id"),
     )
     id: Mapped[int] = _id()
     inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id", ondelete="CASCADE"))
@@ -189,6 +207,12 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("inbox_id", "source_id"),
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        # PostgreSQL only, and only where pg_trgm could be created (migration 0004): lets `content
+        # ILIKE '%q%'` (conversation search) use a GIN index. The operator class sits in the
+        # expression, so autogenerate skips comparing it, and SQLite never has it.
+        Index("ix_messages_content_trgm", text("content gin_trgm_ops"), postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
     )
     id: Mapped[int] = _id()
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))

@@ -11,7 +11,7 @@ Each case is timed `--repeat` times with varying parameters (inboxes, statuses, 
 sampled between 30 % and 95 % of the filtered list, random conversations and names), two ways:
 
 - repo: the repository calls the endpoint makes (gateway/db/repositories/browse.py,
-  contacts.search_contacts), each in its own session, as the controller does;
+  search.search_contacts), each in its own session, as the controller does;
 - http: GET through the ASGI app (create_app, httpx.ASGITransport, a read API key), so
   auth middleware, validation and rendering are included.
 
@@ -36,6 +36,7 @@ import httpx
 from sqlalchemy import text
 
 from tests.bench.common import (
+    CpuWatch,
     add_api_key,
     add_channel,
     database_kinds,
@@ -192,7 +193,7 @@ async def measure_all(url: str, data: dict[str, Any], repeat: int, label: str) -
     from gateway.api.app import create_app
     from gateway.api.conversations import encode_cursor
     from gateway.db.engine import Database
-    from gateway.db.repositories import browse
+    from gateway.db.repositories import browse, search
     from gateway.db.repositories import contacts as contact_repo
 
     rng = random.Random(4)
@@ -220,8 +221,7 @@ async def measure_all(url: str, data: dict[str, Any], repeat: int, label: str) -
 
         async def page(filters: browse.ConversationFilter, after: tuple[datetime, int] | None) -> None:
             async with db.sessions() as session:
-                rows = await browse.list_conversations(session, filters, after=after, limit=51)
-                await browse.conversation_context(session, rows[:50])
+                await browse.conversation_page(session, filters, after=after, limit=51)
 
         async def thread(conversation_id: int, before: int | None) -> None:
             async with db.sessions() as session:
@@ -230,7 +230,7 @@ async def measure_all(url: str, data: dict[str, Any], repeat: int, label: str) -
 
         async def contacts(q: str) -> None:
             async with db.sessions() as session:
-                rows = await contact_repo.search_contacts(session, q=q, after_id=None, limit=51)
+                rows = await search.search_contacts(session, q=q, after_id=None, limit=51)
                 await contact_repo.list_identities(session, [c.id for c in rows[:50]])
 
         def q_name() -> str:
@@ -286,9 +286,13 @@ async def measure_all(url: str, data: dict[str, Any], repeat: int, label: str) -
             "list: text search q= (messages LIKE)": (
                 lambda: page(F(q=f"#{rng.randint(0, 10**6)}x"), None),
                 lambda: f"/api/v1/conversations?q=%23{rng.randint(0, 10**6)}x", max(5, repeat // 20)),
+            "list: text search q= (a 2-character name)": (
+                lambda: page(F(q=q_name()[:2]), None),
+                lambda: f"/api/v1/conversations?q={q_name()[:2]}", max(5, repeat // 20)),
         }
-        heading(f"{label}: p50 / p95 / p99 ms (repo | http)")
+        heading(f"{label}: p50 / p95 / p99 ms (repo | http), machine_busy_cores")
         for name, (repo_call, http_path, times) in cases.items():
+            watch = CpuWatch()
             repo_samples = await _timed(repo_call, times)
 
             async def http_call(path_fn: Callable[[], str] = http_path) -> None:
@@ -297,12 +301,13 @@ async def measure_all(url: str, data: dict[str, Any], repeat: int, label: str) -
                     raise RuntimeError(f"{response.status_code} {response.text[:200]}")
 
             http_samples = await _timed(http_call, times)
+            busy = watch.busy_cores()
             results[name] = {"repo": percentiles(repo_samples), "http": percentiles(http_samples),
-                             "plans": await explain(db, repo_call)}
+                             "machine_busy_cores": busy, "plans": await explain(db, repo_call)}
             r, h = results[name]["repo"], results[name]["http"]
             flag = "" if max(r["p95_ms"], h["p95_ms"]) < 10 else "   ✗ over 10 ms"
             print(f"{name:<42} {r['p50_ms']:>7.2f} {r['p95_ms']:>7.2f} {r['p99_ms']:>7.2f} | "
-                  f"{h['p50_ms']:>7.2f} {h['p95_ms']:>7.2f} {h['p99_ms']:>7.2f}{flag}")
+                  f"{h['p50_ms']:>7.2f} {h['p95_ms']:>7.2f} {h['p99_ms']:>7.2f}  busy {busy:.2f}{flag}")
     finally:
         await client.aclose()
         await db.dispose()
