@@ -11,6 +11,7 @@
     │   └── IdempotencyKeyReused      422 idempotency_key_reused
     ├── Unauthorized                  401 unauthorized
     ├── Forbidden                     403 forbidden
+    ├── ServiceStopping               503 service_stopping (shutting down; the caller should retry)
     ├── CallbackError                 400 callback_* (+ sdk_code -40001 … -40011 from WXBizMsgCrypt)
     │   ├── SignatureError            -40001 callback_bad_signature
     │   ├── XmlParseError             -40002 callback_bad_xml
@@ -118,6 +119,11 @@ class Unauthorized(GatewayError):
 class Forbidden(GatewayError):
     status_code = 403
     code = "forbidden"
+
+
+class ServiceStopping(GatewayError):
+    status_code = 503
+    code = "service_stopping"
 
 
 # --------------------------------------------------------------------------- callback crypto

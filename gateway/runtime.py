@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from gateway.db.types import utcnow
 from gateway.domain import Batch, ContentType, InboundMessage, MessageType, SenderType, StateChange
 from gateway.errors import ChannelNotFound, PlatformError
 from gateway.ingest import IngestResult, ingest
+from gateway.intake import Intake
 from gateway.jobs import Handler, JobQueue, JobRunner, RetryLater, enqueue
 from gateway.logs import REDACTOR
 from gateway.media import download_into_vault, mark_media_failed
@@ -57,8 +59,9 @@ class Runtime:
         self.box = SecretBox(settings.require_secret_key())
         self.metrics = Metrics()
         self.tokens = TokenManager(self.http, SqlTokenStore(self.db, self.box), on_refresh=self._token_refreshed)
-        self._channels: dict[int, tuple[Any, Channel]] = {}
+        self._channels: dict[int, tuple[Any, float, Channel]] = {}  # id → (updated_at, checked, adapter)
         self.syncer = Syncer(self.db, self.channel, settings.sync, after_ingest=self.after_ingest)
+        self.intake = Intake(self.db, self.after_ingest)  # callbacks: group commit
         self.handlers: dict[str, Handler] = {
             "download_media": self._download_media,
             "send_message": self._send_message,
@@ -76,14 +79,24 @@ class Runtime:
     # ------------------------------------------------------------------ channels
 
     async def channel(self, channel_id: int) -> Channel:
-        """The live adapter for a channel row (rebuilt when the row changes); NotFound if disabled."""
+        """The live adapter for a channel row (rebuilt when the row changes); NotFound if disabled.
+
+        An adapter is trusted for `channel_cache_seconds` without a look at its row (callbacks come
+        in bursts); changes through this process's API take effect at once (`forget_channel`),
+        changes made elsewhere (another replica, the CLI) within that time.
+        """
+        cached = self._channels.get(channel_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < self.settings.server.channel_cache_seconds:
+            return cached[2]
         async with self.db.sessions() as session:
             row = await session.get(ChannelRow, channel_id)
             if row is None or not row.enabled:
+                self._channels.pop(channel_id, None)
                 raise ChannelNotFound(f"channel {channel_id} not found or disabled")
-            cached = self._channels.get(channel_id)
             if cached is not None and cached[0] == row.updated_at:
-                return cached[1]
+                self._channels[channel_id] = (row.updated_at, now, cached[2])
+                return cached[2]
             secrets = ChannelRepository(session, self.box).secrets(row)
         REDACTOR.add(*secrets.values())
         cls = channel_classes()[row.kind]
@@ -95,8 +108,12 @@ class Runtime:
             http=self.http,
             tokens=self.tokens,
         )
-        self._channels[channel_id] = (row.updated_at, adapter)
+        self._channels[channel_id] = (row.updated_at, now, adapter)
         return adapter
+
+    def forget_channel(self, channel_id: int) -> None:
+        """The channel row changed (after its commit): the next `channel()` reads it again."""
+        self._channels.pop(channel_id, None)
 
     async def wecom_streams(self) -> list[tuple[int, str]]:
         """(channel id, open_kfid) of every enabled kf account, and of streams a callback announced."""
@@ -237,6 +254,7 @@ class Runtime:
             await asyncio.sleep(self.settings.sync.directory_interval)
 
     async def start(self, *, sync: bool = True, jobs: bool = True) -> None:
+        self.intake.closed = False  # a Runtime stopped and started again takes callbacks again
         if sync:
             self._tasks.append(asyncio.create_task(self.syncer.run(self.wecom_streams), name="sync"))
             self._tasks.append(asyncio.create_task(self._directory_loop(), name="directory"))
@@ -252,6 +270,7 @@ class Runtime:
             except (asyncio.CancelledError, Exception):
                 pass
         self._tasks.clear()
+        await self.intake.close()
         if self._own_http:
             await self.http.aclose()
         if self._own_db:

@@ -31,6 +31,9 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""  # how the platforms reach /callbacks; shown by `channel add`
+    # How long a channel's adapter is used without re-reading its row (changes made through this
+    # process's API apply at once; other replicas' and the CLI's within this time).
+    channel_cache_seconds: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,7 @@ class Settings:
                 host=env.get("GATEWAY_HOST", "127.0.0.1"),
                 port=_int(env, "GATEWAY_PORT", 8000),
                 public_url=env.get("GATEWAY_PUBLIC_URL", "").rstrip("/"),
+                channel_cache_seconds=_float(env, "GATEWAY_CHANNEL_CACHE_SECONDS", 5.0),
             ),
             sync=SyncSettings(
                 poll_interval=_float(env, "GATEWAY_SYNC_POLL_INTERVAL", 30.0),

@@ -2,12 +2,13 @@
 
 The answer never waits for the platform: WeCom content is pulled by the sync loop after the ack;
 MP content (pushed in the callback) is ingested in the same transaction as the inbound event.
+Callbacks arriving together share that transaction (gateway.intake: group commit); each is
+answered only after the COMMIT that stored it.
 A bad signature or body answers 400 with a stable code and writes nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 from urllib.parse import unquote
@@ -15,11 +16,7 @@ from urllib.parse import unquote
 from litestar import Request, Response, route
 
 from gateway.channels.base import CallbackRequest
-from gateway.db.repositories.feed import save_callback_token
-from gateway.db.repositories.inbound import record_inbound
-from gateway.db.types import utcnow
 from gateway.errors import CallbackError, GatewayError
-from gateway.ingest import ingest
 from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -67,16 +64,10 @@ async def callback(request: Request, channel_id: int, runtime: Runtime) -> Respo
         metrics.labels(str(channel_id), exc.code).inc()
         raise
     if result.event_key is not None:
-        async with runtime.db.session() as session:
-            new = await record_inbound(session, channel_id, result.event_key, result.event_kind, result.payload)
-            if new and result.batch is not None:
-                ingested = await ingest(session, result.batch)
-                await runtime.after_ingest(session, result.batch, ingested)
-            if new and result.pull is not None and result.pull.token:
-                await save_callback_token(session, channel_id, result.pull.stream, result.pull.token, utcnow())
+        new = await runtime.intake.record(channel_id, result)  # answered after the (shared) COMMIT
         metrics.labels(str(channel_id), "accepted" if new else "duplicate").inc()
         if result.pull is not None:
-            asyncio.get_running_loop().create_task(runtime.syncer.kick(channel_id, result.pull.stream))
+            runtime.syncer.wake(channel_id, result.pull.stream)
     else:
         metrics.labels(str(channel_id), "verified").inc()
     return Response(result.reply, media_type=result.media_type, status_code=200)

@@ -121,7 +121,9 @@ class ChannelController(Controller):
                 secrets=secrets,
                 enabled=data.enabled if isinstance(data.enabled, bool) else None,
             )
-            return self._out(runtime, repo, row)
+            out = self._out(runtime, repo, row)
+        runtime.forget_channel(channel_id)
+        return out
 
     @post("/{channel_id:int}/disable", status_code=200)
     async def disable_channel(self, channel_id: int, runtime: Runtime) -> ChannelOut:
@@ -136,7 +138,9 @@ class ChannelController(Controller):
         async with runtime.db.session() as session:
             repo = ChannelRepository(session, runtime.box)
             row = await repo.update(await repo.get(channel_id), enabled=enabled)
-            return self._out(runtime, repo, row)
+            out = self._out(runtime, repo, row)
+        runtime.forget_channel(channel_id)
+        return out
 
     @post("/{channel_id:int}/verify", status_code=200)
     async def verify_channel(self, channel_id: int, runtime: Runtime) -> Response[Any]:

@@ -8,7 +8,8 @@ with a seeded rng (and a random number of passes through the point before it fir
     mid_transaction  ingest, after some message rows and events of a page were written (rolled back)
     before_cursor    ingest, every row of the page written, the cursor not yet
     after_commit     sync, a page committed, before the next page is fetched
-    wecom_callback   callback, after the inbound event was written, before commit (answered 500)
+    wecom_callback   callback, after the inbound events were written, before commit (every
+                     callback of that group commit answered 500)
     mp_callback      callback, MP content ingested, before commit (answered 500)
     mp_after_commit  callback, committed, the answer lost (500 after the commit)
 
@@ -25,8 +26,8 @@ from typing import Any
 
 import pytest
 
-import gateway.api.callbacks as callbacks_module
 import gateway.ingest as ingest_module
+import gateway.intake as intake_module
 from gateway.channels.wecom import WeComChannel
 from gateway.runtime import Runtime
 from gateway.wechat.xmlmsg import parse_xml
@@ -93,21 +94,28 @@ def install(monkeypatch: pytest.MonkeyPatch, trap: Trap, runtime: Runtime, mp_ch
         trap.at("mid_transaction")
         return result
 
+    real_append_many = ingest_module.append_events
+
+    async def append_events(*args: Any, **kwargs: Any) -> Any:  # a page's message.created events
+        result = await real_append_many(*args, **kwargs)
+        trap.at("mid_transaction")
+        return result
+
     real_save_cursor = ingest_module.save_cursor
 
     async def save_cursor(*args: Any, **kwargs: Any) -> Any:
         trap.at("before_cursor")
         return await real_save_cursor(*args, **kwargs)
 
-    real_record = callbacks_module.record_inbound
+    real_record = intake_module.record_inbound_many
 
-    async def record_inbound(session: Any, channel_id: int, key: str, kind: str, payload: str) -> bool:
-        new = await real_record(session, channel_id, key, kind, payload)
-        if kind == "event:kf_msg_or_event":
+    async def record_inbound_many(session: Any, events: list[tuple[int, str, str, str]]) -> Any:
+        new = await real_record(session, events)
+        if any(kind == "event:kf_msg_or_event" for _, _, kind, _ in events):
             trap.at("wecom_callback")
         return new
 
-    real_ingest = callbacks_module.ingest
+    real_ingest = intake_module.ingest
 
     async def callback_ingest(session: Any, batch: Any) -> Any:
         result = await real_ingest(session, batch)
@@ -116,9 +124,11 @@ def install(monkeypatch: pytest.MonkeyPatch, trap: Trap, runtime: Runtime, mp_ch
 
     monkeypatch.setattr(WeComChannel, "pull", pull)
     monkeypatch.setattr(ingest_module, "append_event", append_event)
+    monkeypatch.setattr(ingest_module, "append_events", append_events)
     monkeypatch.setattr(ingest_module, "save_cursor", save_cursor)
-    monkeypatch.setattr(callbacks_module, "record_inbound", record_inbound)
-    monkeypatch.setattr(callbacks_module, "ingest", callback_ingest)
+    monkeypatch.setattr(intake_module, "record_inbound_many", record_inbound_many)
+    monkeypatch.setattr(intake_module, "ingest", callback_ingest)
+    runtime.intake.isolate_failures = False  # a kill fails the whole shared transaction, as a crash would
     callback_metric = runtime.metrics.callbacks
 
     class AnswerLost:  # the commit happened; the process dies before answering "success"
