@@ -183,7 +183,7 @@ async def harness(
             started=start,
         )
     finally:
+        await sim_app.state.dispatcher.close()  # no callback may reach the gateway after it stopped
         await runtime.stop()
-        await sim_app.state.dispatcher.close()
         await client.aclose()
         await sim_http.aclose()

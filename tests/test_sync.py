@@ -37,9 +37,12 @@ async def test_two_pullers_racing_store_each_message_once(db) -> None:
     async with harness(db, TEST_SECRET_KEY, start=False) as h:
         channel_id, kf, _ = await setup(h, 40)
         other = Runtime(h.runtime.settings, db=db, http_client=h.sim_http)  # a second replica's syncer
-        results = await asyncio.gather(
-            h.runtime.syncer.sync_stream(channel_id, kf), other.syncer.sync_stream(channel_id, kf)
-        )
+        try:
+            results = await asyncio.gather(
+                h.runtime.syncer.sync_stream(channel_id, kf), other.syncer.sync_stream(channel_id, kf)
+            )
+        finally:
+            await other.stop()
         assert await count(db, Message) == 40
         if not db.is_sqlite:
             assert -1 in results  # the advisory lock let only one of them pull
@@ -107,7 +110,7 @@ async def test_rate_limit_and_5xx_back_off_then_recover(db, kind: str, value: in
         channel_id, kf, _ = await setup(h, 4)
         await h.driver.add_fault("/cgi-bin/kf/sync_msg", kind, value, remaining=3)
         syncer = h.runtime.syncer
-        await syncer.kick(channel_id, kf)
+        syncer.wake(channel_id, kf)
         before = asyncio.get_running_loop().time()
         await syncer._attempt(channel_id, kf)
         state = syncer._streams[(channel_id, kf)]
