@@ -19,6 +19,12 @@ def _url() -> str:
     return config.attributes.get("database_url") or get_settings().database.url
 
 
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Leave out what the models do not describe on purpose: SQLite's FTS5 index of message text
+    (migration 0005: a virtual table and its shadow tables)."""
+    return not (type_ == "table" and name is not None and name.startswith("message_fts"))
+
+
 def _configure(connection: Connection | None = None, url: str | None = None) -> None:
     context.configure(
         connection=connection,
@@ -26,6 +32,7 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite needs batch mode for ALTERs
         compare_type=True,
+        include_name=_include_name,
         literal_binds=url is not None,
     )
 

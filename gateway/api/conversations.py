@@ -70,7 +70,12 @@ class ConversationController(Controller):
         contact_id: Id = None,
         updated_after: Annotated[datetime | None, Parameter(description="ISO 8601; UTC when no zone")] = None,
         q: Annotated[
-            str | None, Parameter(max_length=256, description="text in a message or the contact's name")
+            str | None,
+            Parameter(
+                max_length=256,
+                description="text in a message or the contact's name (case-insensitive for ASCII; "
+                "indexed from 3 characters, shorter text in messages is a scan)",
+            ),
         ] = None,
         cursor: Annotated[str | None, Parameter(max_length=256, description="the previous page's next_cursor")] = None,
         limit: Limit = 50,

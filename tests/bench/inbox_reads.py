@@ -286,6 +286,12 @@ async def measure_all(url: str, data: dict[str, Any], repeat: int, label: str) -
             "list: text search q= (messages LIKE)": (
                 lambda: page(F(q=f"#{rng.randint(0, 10**6)}x"), None),
                 lambda: f"/api/v1/conversations?q=%23{rng.randint(0, 10**6)}x", max(5, repeat // 20)),
+            "list: text search q= (an order number: one message)": (
+                lambda: page(F(q=f"#{rng.randint(0, 10**6 - 1)}"), None),
+                lambda: f"/api/v1/conversations?q=%23{rng.randint(0, 10**6 - 1)}", max(5, repeat // 20)),
+            "list: text search q= (a common phrase: ~7% of messages)": (
+                lambda: page(F(q=rng.choice(PHRASES)[:4]), None),
+                lambda: f"/api/v1/conversations?q={rng.choice(PHRASES)[:4]}", max(5, repeat // 20)),
             "list: text search q= (a 2-character name)": (
                 lambda: page(F(q=q_name()[:2]), None),
                 lambda: f"/api/v1/conversations?q={q_name()[:2]}", max(5, repeat // 20)),

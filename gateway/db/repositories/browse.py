@@ -38,8 +38,10 @@ def conversation_query(
     after: tuple[datetime, int] | None,
     limit: int,
     name_grams: list[str] | None = None,
+    text_plan: search.TextPlan = search.TextPlan.SCAN,
 ) -> Select[tuple[Conversation]]:
-    """The page query. With `q`, `name_grams` are search.plan_grams(q) (None: no name can match)."""
+    """The page query. With `q`, `name_grams` are search.plan_grams(q) (None: no name can match)
+    and `text_plan` is search.plan_text(q)."""
     query = select(Conversation)
     if f.status is not None:
         query = query.where(Conversation.status == f.status)
@@ -54,10 +56,7 @@ def conversation_query(
     if f.updated_after is not None:
         query = query.where(Conversation.updated_at > f.updated_after)
     if f.q:
-        # message text: a scan on SQLite; on PostgreSQL the pg_trgm index serves ILIKE (3+ characters)
-        by_text = Conversation.id.in_(
-            select(Message.conversation_id).where(Message.content.ilike(search.like_pattern(f.q), escape="\\"))
-        )
+        by_text = search.conversations_with_text(f.q, text_plan)
         if name_grams is None:
             query = query.where(by_text)
         else:
@@ -74,12 +73,21 @@ def conversation_query(
     return query.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(limit)
 
 
+async def _page_query(
+    session: AsyncSession, f: ConversationFilter, *, after: tuple[datetime, int] | None, limit: int
+) -> Select[tuple[Conversation]]:
+    if not f.q:
+        return conversation_query(f, after=after, limit=limit)
+    grams = await search.plan_grams(session, f.q)
+    plan = await search.plan_text(session, f.q)
+    return conversation_query(f, after=after, limit=limit, name_grams=grams, text_plan=plan)
+
+
 async def list_conversations(
     session: AsyncSession, f: ConversationFilter, *, after: tuple[datetime, int] | None, limit: int
 ) -> list[Conversation]:
     """Up to `limit` conversations after the keyset position `after` (last_activity_at, id)."""
-    grams = await search.plan_grams(session, f.q) if f.q else None
-    return list(await session.scalars(conversation_query(f, after=after, limit=limit, name_grams=grams)))
+    return list(await session.scalars(await _page_query(session, f, after=after, limit=limit)))
 
 
 async def conversation_page(
@@ -91,9 +99,8 @@ async def conversation_page(
     JOIN, so conversations stay the outer loop and keep their keyset index plan; PostgreSQL walks
     the same index under the LIMIT and probes the rest per row.
     """
-    grams = await search.plan_grams(session, f.q) if f.q else None
     query = (
-        conversation_query(f, after=after, limit=limit, name_grams=grams)
+        (await _page_query(session, f, after=after, limit=limit))
         .add_columns(Contact, Inbox, Channel.kind, Agent)
         .outerjoin(Contact, Contact.id == Conversation.contact_id)
         .outerjoin(Inbox, Inbox.id == Conversation.inbox_id)

@@ -8,20 +8,32 @@ the names holding lower(q) as a gram. A longer q needs all of its 2-character gr
 drives the scan (in contact id order, which is also the keyset order), a few others filter it, and
 ILIKE checks what is left. Grams of q are lower-cased by the database, with the lower() the
 triggers use.
+
+Message text (conversation `q=`) matches by the same ILIKE. On PostgreSQL the pg_trgm index serves
+it directly; on SQLite a q of 3+ characters first takes its candidates from `message_fts` (an FTS5
+trigram index, migration 0005), whose case folding is wider than lower()'s, so the candidates hold
+every ILIKE match and ILIKE keeps exactly the scan's answers; a q found in many messages is checked
+conversation by conversation in page order instead (plan_text).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, func, literal, select, union
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, Integer, Text, column, exists, func, literal, select, table, text, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
-from gateway.db.models import Contact, ContactGram, ContactIdentity
+from gateway.db.models import Contact, ContactGram, ContactIdentity, Conversation, Message
 
 COUNT_CAP = 500  # gram frequencies are compared up to this many rows each (a cheap, capped count)
 FILTER_GRAMS = 3  # besides the driving gram, this many of the rarest others narrow the candidates
 SAMPLE_GRAMS = 6  # a long q (an openid, a sentence) is looked up by this many of its bigrams
+TRIGRAM = 3  # the shortest q the message text index can answer
+WALK_AFTER = 10_000  # SQLite: messages matching q past which conversation search walks the page order
+
+MESSAGE_FTS = table("message_fts", column("rowid", Integer), column("content", Text))  # SQLite only
 
 
 def like_pattern(text: str) -> str:
@@ -70,6 +82,52 @@ def name_match(grams: list[str], q: str) -> tuple[type[ContactGram], ColumnEleme
     if len(q) > 2:  # a short q is a gram itself: the lookup is already the exact answer
         condition &= Contact.name.ilike(like_pattern(q), escape="\\")
     return lead, condition  # type: ignore[return-value]
+
+
+async def message_index(session: AsyncSession) -> bool:
+    """Whether this is SQLite with `message_fts` (FTS5 trigram builds only); remembered per connection."""
+    connection = await session.connection()
+    if connection.dialect.name != "sqlite":
+        return False
+    known = connection.info.get("message_fts")  # the DBAPI connection's own dict: checked once per connection
+    if known is None:
+        found = await connection.scalar(text("SELECT 1 FROM sqlite_master WHERE name = 'message_fts'"))
+        known = connection.info["message_fts"] = found is not None
+    return bool(known)
+
+
+class TextPlan(StrEnum):
+    """How conversation `q=` finds messages holding q (see plan_text)."""
+
+    SCAN = "scan"  # ILIKE over messages: PostgreSQL's pg_trgm index serves it; on SQLite a scan
+    CANDIDATES = "candidates"  # SQLite, a rare q: the messages message_fts finds, checked by ILIKE
+    WALK = "walk"  # SQLite, a common q: conversations in page order, each checked; stops at the LIMIT
+
+
+async def plan_text(session: AsyncSession, q: str) -> TextPlan:
+    """CANDIDATES while message_fts finds fewer than WALK_AFTER messages, else WALK (a common q
+    matches in many conversations: walking the page order finds a page sooner than collecting every
+    match); SCAN without the index or for fewer than 3 characters."""
+    if len(q) < TRIGRAM or not await message_index(session):
+        return TextPlan.SCAN
+    capped = select(literal(1)).where(MESSAGE_FTS.c.content.match(_fts_string(q))).limit(WALK_AFTER).subquery()
+    hits = await session.scalar(select(func.count()).select_from(capped))
+    return TextPlan.WALK if (hits or 0) >= WALK_AFTER else TextPlan.CANDIDATES
+
+
+def conversations_with_text(q: str, plan: TextPlan) -> ColumnElement[bool]:
+    """Conversations with a message whose content contains q (ILIKE, wildcards in q literal)."""
+    condition = Message.content.ilike(like_pattern(q), escape="\\")
+    if plan is TextPlan.WALK:
+        return exists().where(Message.conversation_id == Conversation.id, condition)
+    if plan is TextPlan.CANDIDATES and len(q) >= TRIGRAM:  # shorter: no trigram to look up
+        candidates = select(MESSAGE_FTS.c.rowid).where(MESSAGE_FTS.c.content.match(_fts_string(q)))
+        condition = Message.id.in_(candidates) & condition
+    return Conversation.id.in_(select(Message.conversation_id).where(condition))
+
+
+def _fts_string(q: str) -> str:
+    return '"' + q.replace('"', '""') + '"'  # an FTS5 string: q's trigrams, in order
 
 
 def contacts_named(grams: list[str], q: str) -> Select[tuple[int]]:
