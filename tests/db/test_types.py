@@ -62,6 +62,23 @@ async def test_sqlite_stores_the_text_sqlalchemy_would(db: Database, table: Tabl
     assert rows[0][0] == "2026-01-02 03:04:05.000000" and rows[1][0] == "2026-01-02 03:04:05.000123"
 
 
+async def test_sqlite_text_written_by_hand_reads_as_utc(db: Database, table: Table) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite stores timestamps as text; PostgreSQL as timestamptz")
+    hand_written = ["2026-01-02 03:04:05", "2026-01-02T11:04:05.000123+08:00", "2026-01-02 03:04:05.5"]
+    async with db.engine.begin() as connection:
+        for n, value in enumerate(hand_written):
+            await connection.execute(text("INSERT INTO type_probe (id, at) VALUES (:id, :at)"), {"id": n, "at": value})
+    async with db.engine.connect() as connection:
+        found = list((await connection.execute(select(table.c.at).order_by(table.c.id))).scalars())
+    assert found == [
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, 123, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, 500000, tzinfo=UTC),
+    ]
+    assert all(at.tzinfo is UTC for at in found)
+
+
 async def test_naive_timestamps_are_refused(db: Database, table: Table) -> None:
     with pytest.raises(Exception, match="naive datetime"):
         async with db.engine.begin() as connection:
