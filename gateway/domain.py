@@ -5,6 +5,7 @@ Channels turn platform payloads into these; `gateway.ingest` is the only code th
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -182,3 +183,21 @@ class Batch(msgspec.Struct, kw_only=True):
     profiles: list[ContactProfile] = msgspec.field(default_factory=list)
     stream: str | None = None
     cursor: str | None = None
+
+
+# U+0000 in an escaped JSON string, not preceded by an escaped backslash
+_ESCAPED_NUL = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def without_nul(batch: Batch) -> Batch:
+    """`batch` with every U+0000 in its strings replaced by U+FFFD (the replacement character).
+
+    PostgreSQL stores no NUL in text or jsonb, and a platform's JSON may carry one (`"\\u0000"` in a
+    sync_msg text): left in, the page would fail on every retry and block its stream. Replaced on
+    every database, so a message reads the same on SQLite and PostgreSQL. Returns `batch` itself
+    when there is none (the common case: one encode to look).
+    """
+    encoded = msgspec.json.encode(batch)
+    if b"\\u0000" not in encoded:
+        return batch
+    return msgspec.json.decode(_ESCAPED_NUL.sub(rb"\1\\ufffd", encoded), type=Batch)

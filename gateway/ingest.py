@@ -41,6 +41,7 @@ from gateway.domain import (
     MessageUpdate,
     StateChange,
     WindowTrigger,
+    without_nul,
 )
 
 Identity = ContactIdentity | IdentityRef
@@ -64,6 +65,7 @@ async def ingest_batch(db: Database, batch: Batch) -> IngestResult:
 
 async def ingest(session: AsyncSession, batch: Batch) -> IngestResult:
     """Write `batch` in the caller's transaction; the caller commits."""
+    batch = without_nul(batch)
     result = IngestResult()
     channel_id = batch.channel_id
     items = _ordered(batch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 from sqlalchemy import func, select
 
@@ -23,6 +24,7 @@ from gateway.domain import (
     SenderType,
     StateChange,
     WindowTrigger,
+    without_nul,
 )
 from gateway.ingest import ingest, ingest_batch
 
@@ -246,3 +248,26 @@ async def test_concurrent_first_messages_of_one_new_contact_need_no_retry(db, bo
         live = list(await session.scalars(select(Contact).where(Contact.merged_into_id.is_(None))))
     assert len(identities) == 2 and len(live) == 1 and {i.contact_id for i in identities} == {live[0].id}
     assert await count(db, Message) == 9
+
+
+async def test_nul_characters_are_stored_as_replacement_characters(db, box) -> None:
+    """PostgreSQL stores no U+0000; a platform JSON may carry one. The page must not fail (it would
+    on every retry, blocking its stream): NUL becomes U+FFFD, on both databases alike."""
+    cid = await make_channel(db, box)
+    bad = msgspec.structs.replace(text(1), content="a\x00b", raw={"text": {"content": "a\x00b"}, "k\x00": ["\x00"]})
+    literal = msgspec.structs.replace(text(2), content="a \\u0000 is not a NUL")  # a backslash, then u0000
+    profile = ContactProfile(source_id="wmUSER", name="Nul\x00Name", raw={"name": "Nul\x00Name"})
+    clean = Batch(channel_id=cid, messages=[text(3)], stream="wkKF1", cursor="c0")
+    assert without_nul(clean) is clean  # nothing to replace: the batch itself, no copy
+    result = await ingest_batch(db, Batch(channel_id=cid, messages=[bad, literal], profiles=[profile], stream="wkKF1"))
+    assert len(result.inserted) == 2
+    async with db.sessions() as session:
+        messages = list(await session.scalars(select(Message).order_by(Message.id)))
+        contact = await session.scalar(select(Contact))
+        payloads = [
+            e.payload for e in await session.scalars(select(DomainEvent).where(DomainEvent.type == "message.created"))
+        ]
+    assert [m.content for m in messages] == ["a\ufffdb", "a \\u0000 is not a NUL"]
+    assert messages[0].raw == {"text": {"content": "a\ufffdb"}, "k\ufffd": ["\ufffd"]}
+    assert contact.name == "Nul\ufffdName"
+    assert payloads[0]["content"] == "a\ufffdb"

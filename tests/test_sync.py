@@ -157,3 +157,16 @@ async def test_media_failure_is_retried_and_visible(db, tmp_path: Path) -> None:
             await session.execute(update(Job).values(run_at=utcnow()))
         await h.runtime.jobs.drain()
         assert await count(db, Media) == 1
+
+
+async def test_a_nul_in_a_synced_text_does_not_block_the_stream(db) -> None:
+    """sync_msg JSON may carry "\\u0000", which PostgreSQL cannot store: the page is stored (U+FFFD)
+    instead of failing on every retry, and the messages after it arrive."""
+    async with harness(db, TEST_SECRET_KEY, start=False) as h:
+        channel_id, kf, customer = await setup(h, 0)
+        for content in ("bad\x00text", "next"):
+            await h.driver.wecom_customer_send(CORP, kf, customer, content=content)
+        assert await h.runtime.syncer.sync_stream(channel_id, kf) == 2
+        async with db.sessions() as session:
+            contents = list(await session.scalars(select(Message.content).order_by(Message.id)))
+        assert contents == ["bad\ufffdtext", "next"]
