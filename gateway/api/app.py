@@ -25,6 +25,7 @@ from gateway.api import (
 )
 from gateway.api.auth import SECURITY_SCHEMES, ApiKeyMiddleware
 from gateway.api.errors import EXCEPTION_HANDLERS
+from gateway.api.nul import refuse_nul
 from gateway.runtime import Runtime
 from gateway.settings import Settings, get_settings
 
@@ -67,6 +68,7 @@ def create_app(
         middleware=[ApiKeyMiddleware(runtime.db)],  # every /api/v1 route needs an API key
         dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False, use_cache=True)},
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=refuse_nul,  # PostgreSQL stores no U+0000: a clear 422, not a 500
         on_startup=[startup],
         on_shutdown=[shutdown],
         logging_config=None,  # gateway.logs configures logging (redacted); Litestar's default would not
