@@ -186,7 +186,7 @@ class Batch(msgspec.Struct, kw_only=True):
 
 
 # U+0000 in an escaped JSON string, not preceded by an escaped backslash
-_ESCAPED_NUL = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+ESCAPED_NUL = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
 
 
 def without_nul(batch: Batch) -> Batch:
@@ -200,4 +200,4 @@ def without_nul(batch: Batch) -> Batch:
     encoded = msgspec.json.encode(batch)
     if b"\\u0000" not in encoded:
         return batch
-    return msgspec.json.decode(_ESCAPED_NUL.sub(rb"\1\\ufffd", encoded), type=Batch)
+    return msgspec.json.decode(ESCAPED_NUL.sub(rb"\1\\ufffd", encoded), type=Batch)
