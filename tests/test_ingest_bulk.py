@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import msgspec
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,6 @@ from gateway.db.repositories.conversations import where_in
 from gateway.domain import (
     Batch,
     ContactProfile,
-    ContentType,
     ConversationStatus,
     InboundMessage,
     MessageType,
@@ -29,18 +29,15 @@ from tests.test_ingest import T0, count, make_channel, text
 
 def reply(n: int, *, user: str = "wmUSER", kf: str = "wkKF1") -> InboundMessage:
     """A servicer's reply from the WeCom client (sync_msg origin 5): outgoing, opens no window."""
-    return InboundMessage(
+    return msgspec.structs.replace(
+        text(n, user=user, kf=kf),
         source_id=f"out{n}",
-        inbox_source_id=kf,
-        contact_source_id=user,
         message_type=MessageType.OUTGOING,
         sender_type=SenderType.AGENT,
-        content_type=ContentType.TEXT,
         content=f"reply {n}",
-        sent_at=T0 + timedelta(seconds=n),
         raw={"msgid": f"out{n}"},
         agent_source_id="zhangsan",
-        seq=n,
+        window_trigger=None,
     )
 
 

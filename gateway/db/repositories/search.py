@@ -157,11 +157,11 @@ async def search_contacts(session: AsyncSession, *, q: str | None, after_id: int
     pages = [exact.order_by(Contact.id).limit(limit).subquery()]
     grams = await plan_grams(session, q)
     if grams is not None:
-        lead, condition = name_match(grams, q)
-        named = select(lead.contact_id).join(Contact, Contact.id == lead.contact_id).where(condition, live)
+        named = contacts_named(grams, q).where(live)
+        contact_id = named.selected_columns[0]
         if after_id is not None:
-            named = named.where(lead.contact_id > after_id)
-        pages.append(named.order_by(lead.contact_id).limit(limit).subquery())
+            named = named.where(contact_id > after_id)
+        pages.append(named.order_by(contact_id).limit(limit).subquery())
     # each half is its own keyset page (an index walk that stops at the LIMIT); their union is
     # at most 2 × limit ids, merged here in one statement
     ids = union(*(page.select() for page in pages)) if len(pages) > 1 else pages[0].select()
