@@ -4,10 +4,12 @@
 #   docker run --rm -p 127.0.0.1:8000:8000 -e ... kefu-gateway            # serve (the default command)
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml README.md alembic.ini requirements.lock ./
 COPY gateway ./gateway
+COPY kefu_sim ./kefu_sim
 COPY migrations ./migrations
-RUN pip install --no-cache-dir --prefix=/install .
+# the versions CI tested: requirements.lock pins every dependency (scripts/lock regenerates it)
+RUN pip install --no-cache-dir --prefix=/install -c requirements.lock .
 
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 \

@@ -17,9 +17,11 @@ from typing import BinaryIO, TypeVar
 from urllib.parse import urlencode
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 import gateway
-from gateway.errors import CallbackError
+from gateway.errors import CallbackError, ConfigError, GatewayError
+from gateway.settings import debug_enabled
 from gateway.wechat.crypto import WeChatCrypto
 
 DIST_NAME = "kefu-gateway"
@@ -27,9 +29,52 @@ DIST_NAME = "kefu-gateway"
 F = TypeVar("F", bound=Callable[..., object])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+class _Gateway(click.Group):
+    """The root group: a misconfiguration or a refused operation prints one line, not a traceback.
+
+    `--debug` (or GATEWAY_DEBUG=1) lets the traceback through, for bug reports.
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if ctx.meta.get("gateway.debug") or _debug_from_env():
+                raise
+            click.echo(f"error: {one_line(exc)}", err=True)
+            ctx.exit(2 if isinstance(exc, ConfigError) else 1)
+
+
+def _debug_from_env() -> bool:
+    try:
+        return debug_enabled()
+    except ConfigError:  # GATEWAY_DEBUG=maybe: the one-line error says so below
+        return False
+
+
+def one_line(exc: BaseException) -> str:
+    """What went wrong, in one line, with a hint where the cause is a setting."""
+    if isinstance(exc, GatewayError):
+        return " ".join(exc.message.split())
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, SQLAlchemyError):
+        text = text.split(" (Background on this error")[0]
+        return f"database: {text} (check GATEWAY_DATABASE_URL and that the server is up; --debug for details)"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"{text}: is the server of GATEWAY_DATABASE_URL running? (--debug for details)"
+    if isinstance(exc, OSError):
+        return f"{text} (--debug for details)"
+    return f"{type(exc).__name__}: {text} (--debug for the traceback)"
+
+
+@click.group(cls=_Gateway, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """WeCom 微信客服 and MP kefu behind one conversation model."""
+    ctx.meta["gateway.debug"] = debug
 
 
 # --------------------------------------------------------------------------- version
@@ -54,7 +99,7 @@ def installed_version() -> str:
 
 @click.group("callback")
 def callback() -> None:
-    """Verify, decrypt and build encrypted callbacks by hand (API.md §5), e.g. to debug a push."""
+    """Verify, decrypt and build encrypted callbacks by hand (docs/platforms.md §5), e.g. to debug a push."""
 
 
 def _key_options(func: F) -> F:
@@ -160,12 +205,14 @@ def callback_encrypt(
 # Every top-level command, explicitly; add new groups (db, channel, simulator, serve, ...) here.
 from gateway.commands.apikey import apikey  # noqa: E402
 from gateway.commands.channel import channel  # noqa: E402
+from gateway.commands.cutover import migrate  # noqa: E402
 from gateway.commands.db import db  # noqa: E402
 from gateway.commands.demo import demo  # noqa: E402
 from gateway.commands.migrate import export, import_group  # noqa: E402
 from gateway.commands.normalize import normalize  # noqa: E402
+from gateway.commands.operator import operator  # noqa: E402
 from gateway.commands.server import serve, simulator, sync  # noqa: E402
 
-_COMMANDS = (version_command, callback, db, channel, serve, simulator, sync, demo, apikey, normalize)
+_COMMANDS = (version_command, callback, db, channel, serve, simulator, sync, demo, apikey, operator, normalize, migrate)
 for _command in (*_COMMANDS, import_group, export):
     main.add_command(_command)

@@ -17,9 +17,10 @@ from typing import Any
 import httpx
 
 from gateway.db.engine import Database
+from gateway.db.repositories import operators
 from gateway.db.repositories.channels import ChannelRepository
 from gateway.sealing import SecretBox
-from gateway.simulator.driver_client import SimDriver
+from kefu_sim import SimDriver
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ WECOM_SECRET = "demo-wecom-kf-app-secret"
 APPID = "wxdemo0000000001"
 MP_SECRET = "demo-mp-app-secret"
 TOKEN = "DemoCallbackToken"
+OPERATOR_EMAIL = "demo@kefu.local"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 NAMES = ["王芳", "李娜", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴婷", "Alice", "Bob"]
 TEXTS = [
@@ -175,13 +177,37 @@ async def chatter(driver: SimDriver, state: DemoState, *, rate: float, seed: int
             pass
 
 
-def summary_lines(api_base: str, key: str | None, sim_base: str) -> list[str]:
+async def ensure_operator(db: Database, password: str) -> str:
+    """The demo's admin operator (`demo@kefu.local`) with `password`, created or reset; its email."""
+    async with db.session() as session:
+        row = await operators.by_email(session, OPERATOR_EMAIL)
+        if row is None:
+            await operators.create_operator(
+                session, email=OPERATOR_EMAIL, name="Demo Admin", password=password, role="admin"
+            )
+        else:
+            await operators.set_password(session, row, password)
+            row.role, row.active = "admin", True
+    return OPERATOR_EMAIL
+
+
+def summary_lines(api_base: str, key: str | None, sim_base: str, operator: tuple[str, str] | None = None) -> list[str]:
+    """What the demo prints; the sign-in lines start with `Operator` so a script can find them."""
+    signin = (
+        [
+            f"Operator email     {operator[0]}",
+            f"Operator password  {operator[1]}   (POST {api_base}/api/v1/auth/sign-in)",
+        ]
+        if operator
+        else []
+    )
     lines = [
         "kefu-gateway demo is running",
         f"  REST API   {api_base}/api/v1   (Authorization: Bearer <key>)",
         f"  API key    {key}"
         if key
         else "  API key    (create one: kefu-gateway apikey create --name me --scope admin)",
+        *signin,
         f"  OpenAPI    {api_base}/schema",
         f"  health     {api_base}/healthz     metrics {api_base}/metrics",
         f"  simulator  {sim_base}   (WeCom {sim_base}/wecom, MP {sim_base}/mp, driver {sim_base}/_sim)",

@@ -1,11 +1,12 @@
 """The unified conversation model as plain types (no I/O): enums and normalized inbound items.
 
-Channels turn platform payloads into these; `gateway.ingest` is the only code that writes them.
+Channels turn platform payloads into these; `gateway.inbound.ingest` is the only code that writes them.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -29,6 +30,7 @@ class MessageType(StrEnum):
     INCOMING = "incoming"
     OUTGOING = "outgoing"
     ACTIVITY = "activity"
+    NOTE = "note"  # a private note: never sent to the platform (gateway.db.repositories.notes)
 
 
 class SenderType(StrEnum):
@@ -36,6 +38,8 @@ class SenderType(StrEnum):
     AGENT = "agent"
     BOT = "bot"
     SYSTEM = "system"
+    OPERATOR = "operator"  # a person signed in to the gateway (notes)
+    API_KEY = "api_key"  # a machine with an API key (notes)
 
 
 class ContentType(StrEnum):
@@ -79,7 +83,7 @@ class WindowTrigger(StrEnum):
 
 MEDIA_CONTENT_TYPES = frozenset({ContentType.IMAGE, ContentType.VOICE, ContentType.VIDEO, ContentType.FILE})
 
-# WeCom service_state → conversation status (DESIGN.md §3)
+# WeCom service_state → conversation status (docs/architecture.md §3)
 WECOM_STATE_STATUS = {
     0: ConversationStatus.PENDING,
     1: ConversationStatus.PENDING,
@@ -201,3 +205,9 @@ def without_nul(batch: Batch) -> Batch:
     if b"\\u0000" not in encoded:
         return batch
     return msgspec.json.decode(ESCAPED_NUL.sub(rb"\1\\ufffd", encoded), type=Batch)
+
+
+def new_msgid() -> str:
+    """Our id for a message we send: WeCom takes ≤32 bytes of [0-9a-zA-Z_-], unique per kf account,
+    as the send's idempotency key."""
+    return "gw" + secrets.token_hex(12)

@@ -1,51 +1,57 @@
-"""The gateway's exception tree and the platform errcode registry.
+"""The gateway's exception tree; each class is an HTTP status and a stable `code`.
 
-    GatewayError                      status_code, stable `code`
+    GatewayError                      status_code, stable `code`, retry_after (→ Retry-After)
     ├── ConfigError                   500 config_error (bad settings; never a client's fault)
     ├── NotFound                      404 not_found
-    │   └── ChannelNotFound           404 channel_not_found
+    │   ├── ChannelNotFound           404 channel_not_found
+    │   └── MediaNotFound             404 media_not_found (no such media, variant or kept file)
     ├── Conflict                      409 conflict
-    │   └── ReplyNotAllowed           409 reply_not_allowed (+ reason: window_closed, quota_exhausted, ...)
+    │   ├── ConversationResolved      409 conversation_ended (no platform call: the gateway knows)
+    │   ├── IdempotencyKeyBusy        409 idempotency_key_busy (the first request with the key still runs; retry)
+    │   ├── ReplyNotAllowed           409 reply_not_allowed (+ reason: window_closed, quota_exhausted, ...)
+    │   ├── MediaPending              409 media_pending (the vault has not downloaded it yet)
+    │   ├── MediaFailed               409 media_failed (the platform would not give the file)
+    │   └── VariantFailed             409 variant_failed (no playable/thumb form; the original is there)
+    ├── MediaExpired                  410 media_expired (gone from the platform before it was fetched)
     ├── InvalidRequest                422 validation_error (+ field)
+    │   ├── AgentNotServicer          422 agent_not_servicer (no platform call: the directory knows)
     │   ├── UnsupportedByChannel      422 unsupported_by_channel
     │   └── IdempotencyKeyReused      422 idempotency_key_reused
     ├── Unauthorized                  401 unauthorized
     ├── Forbidden                     403 forbidden
-    ├── ServiceStopping               503 service_stopping (shutting down; the caller should retry)
+    ├── ServiceStopping               503 service_stopping (shutting down; retry)
+    ├── Overloaded                    503 overloaded (load shed: busy or no database connection free; retry)
+    ├── TooManyStreams                429 too_many_streams (this key or operator holds its event streams)
+    ├── PayloadTooLarge               413 payload_too_large (nothing was read further, nothing written)
     ├── CallbackError                 400 callback_* (+ sdk_code -40001 … -40011 from WXBizMsgCrypt)
-    │   ├── SignatureError            -40001 callback_bad_signature
-    │   ├── XmlParseError             -40002 callback_bad_xml
-    │   ├── ShaError                  -40003 callback_sha_error
-    │   ├── AesKeyError               -40004 callback_bad_aes_key
-    │   ├── ReceiveIdError            -40005 callback_bad_receive_id
-    │   ├── EncryptError              -40006 callback_encrypt_failed
-    │   ├── DecryptError              -40007 callback_decrypt_failed
-    │   ├── BufferError_              -40008 callback_bad_buffer
-    │   ├── Base64EncodeError         -40009 callback_base64_encode_failed
-    │   ├── Base64DecodeError         -40010 callback_bad_base64
-    │   └── ReplyXmlError             -40011 callback_reply_xml_failed
-    └── PlatformError                 502 platform_error (+ errcode, errmsg; one class per errcode group)
-        ├── TransportError            network failure / timeout / HTTP 5xx (errcode None)
-        ├── SystemBusy                -1
-        ├── TokenError                40001 40014 42001 (refresh the token and retry once)
-        ├── TokenMissing              41001
-        ├── RateLimited               45009 45011 45033
-        ├── ReplyWindowClosed         45015 95002 95031
-        ├── ReplyQuotaExhausted       45047 95001
-        ├── SessionStateForbids       95018
-        ├── StateTransitionRefused    95016
-        ├── TypingRefused             45072 45080 45081
-        ├── AgentUnavailable          65402 65415
-        ├── InvalidCode               95007
-        └── InvalidArgument           40003 40058 40096 95000 95004 95008 95009 65401 65416 65417 …
+    │   └── SignatureError, XmlParseError, ShaError, AesKeyError, ReceiveIdError, EncryptError,
+    │       DecryptError, BufferError_, Base64EncodeError, Base64DecodeError, ReplyXmlError
+    └── PlatformError                 502 platform_error (+ errcode, errmsg; an errcode the registry lacks)
+        ├── TransportError            502 platform_unreachable, transient (network, timeout, HTTP 5xx)
+        ├── SystemBusy                503 platform_busy, transient
+        ├── RateLimited               503 platform_rate_limited, transient
+        ├── ChannelMisconfigured      424 channel_misconfigured (credentials, IP lists, API permissions)
+        │   └── TokenError            424 (40001 40014 42001 after the one refresh)
+        ├── InvalidArgument           422 platform_invalid_argument
+        │   ├── InvalidMedia          422 invalid_media
+        │   ├── NotAServicer          422 agent_not_servicer
+        │   ├── UpgradeTargetNotConfigured  422 upgrade_target_not_configured
+        │   ├── InvalidWechatId       422 invalid_wechat_id
+        │   └── PlatformNotFound      404 platform_not_found
+        └── PlatformConflict          409 platform_conflict, and by meaning: window_closed,
+                                      quota_exhausted, state_forbids_api, state_transition_refused,
+                                      conversation_ended, agent_unavailable, served_by_another_agent,
+                                      no_platform_session, typing_not_allowed, invalid_event_code,
+                                      already_exists, invitation_conflict, platform_limit_reached,
+                                      contact_unreachable, platform_forbids
 
-`platform_error(errcode, errmsg)` picks the registered class; unknown codes get `PlatformError`
-itself, still carrying `errcode`/`errmsg`.
+Which errcode raises which class, with its meaning, is the one registry in gateway/wechat/errcodes.py
+(`platform_error` builds the exception); docs/errors.md is its table for CRM developers. Transient
+classes (and only they) carry `retry_after`: the job runner retries them, the API says when.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 
@@ -54,6 +60,7 @@ class GatewayError(Exception):
 
     status_code: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
+    retry_after: ClassVar[int | None] = None  # seconds; set on answers that invite a retry
 
     def __init__(self, message: str = "", **extra: Any) -> None:
         super().__init__(message or self.code)
@@ -79,19 +86,51 @@ class ChannelNotFound(NotFound):
     code = "channel_not_found"
 
 
+class MediaNotFound(NotFound):
+    code = "media_not_found"
+
+
+class MediaExpired(GatewayError):
+    status_code = 410
+    code = "media_expired"
+
+
 class Conflict(GatewayError):
     status_code = 409
     code = "conflict"
 
 
+class ConversationResolved(Conflict):
+    """Known without asking the platform; the same code as the platform's 95013 (ConversationEnded)."""
+
+    code = "conversation_ended"
+
+
+class IdempotencyKeyBusy(Conflict):
+    code = "idempotency_key_busy"
+    retry_after = 1
+
+
 class ReplyNotAllowed(Conflict):
-    """The platform would refuse this send; `reason` says why (see gateway.policy)."""
+    """The platform would refuse this send; `reason` says why (see gateway.outbound.policy)."""
 
     code = "reply_not_allowed"
 
     def __init__(self, reason: str, message: str = "", **extra: Any) -> None:
         super().__init__(message or f"reply not allowed: {reason}", reason=reason, **extra)
         self.reason = reason
+
+
+class MediaPending(Conflict):
+    code = "media_pending"
+
+
+class MediaFailed(Conflict):
+    code = "media_failed"
+
+
+class VariantFailed(Conflict):
+    code = "variant_failed"
 
 
 class InvalidRequest(GatewayError):
@@ -101,6 +140,12 @@ class InvalidRequest(GatewayError):
     def __init__(self, message: str = "", *, field: str | None = None, **extra: Any) -> None:
         super().__init__(message, field=field, **extra)
         self.field = field
+
+
+class AgentNotServicer(InvalidRequest):
+    """Known from the directory without asking; the same code as the platform's 95014 (NotAServicer)."""
+
+    code = "agent_not_servicer"
 
 
 class UnsupportedByChannel(InvalidRequest):
@@ -124,6 +169,24 @@ class Forbidden(GatewayError):
 class ServiceStopping(GatewayError):
     status_code = 503
     code = "service_stopping"
+    retry_after = 1
+
+
+class Overloaded(GatewayError):
+    status_code = 503
+    code = "overloaded"
+    retry_after = 1
+
+
+class TooManyStreams(GatewayError):
+    status_code = 429
+    code = "too_many_streams"
+    retry_after = 5
+
+
+class PayloadTooLarge(GatewayError):
+    status_code = 413
+    code = "payload_too_large"
 
 
 # --------------------------------------------------------------------------- callback crypto
@@ -185,122 +248,163 @@ class ReplyXmlError(CallbackError):
 
 
 # --------------------------------------------------------------------------- platform errors
-
-_REGISTRY: dict[int, type[PlatformError]] = {}
-
-
-def register(*errcodes: int) -> Callable[[type[PlatformError]], type[PlatformError]]:
-    """Class decorator: raise this class for these platform errcodes."""
-
-    def wrap(cls: type[PlatformError]) -> type[PlatformError]:
-        for errcode in errcodes:
-            if errcode in _REGISTRY:
-                raise RuntimeError(f"errcode {errcode} registered twice")
-            _REGISTRY[errcode] = cls
-        return cls
-
-    return wrap
+# One class per meaning; which errcode means what is the registry in gateway/wechat/errcodes.py.
 
 
 class PlatformError(GatewayError):
-    """The platform answered `errcode != 0` (or could not be reached: TransportError)."""
+    """The platform answered `errcode != 0` (or could not be reached: TransportError).
+
+    `transient`: the same call may succeed later (the job runner retries it, the API answers with
+    `Retry-After: retry_after`). Every transient class has a `retry_after`, every other has none.
+    `meaning` is the registry's explanation of the errcode: what the caller should change.
+    """
 
     status_code = 502
     code = "platform_error"
     transient: ClassVar[bool] = False  # safe to retry later (with the same msgid for sends)
 
-    def __init__(self, errcode: int | None, errmsg: str = "", *, path: str | None = None) -> None:
-        text = f"errcode {errcode}: {errmsg}" if errcode is not None else errmsg
-        super().__init__(text, errcode=errcode, path=path)
+    def __init__(self, errcode: int | None, errmsg: str = "", *, path: str | None = None, meaning: str = "") -> None:
+        if errcode is None:
+            text = meaning or errmsg
+        else:
+            text = f"{meaning} (errcode {errcode})" if meaning else f"errcode {errcode}: {errmsg}"
+        super().__init__(text, errcode=errcode, errmsg=errmsg or None, path=path)
         self.errcode = errcode
         self.errmsg = errmsg
         self.path = path
 
 
 class TransportError(PlatformError):
+    """Network failure, timeout or HTTP 5xx (errcode None): nothing says the platform refused."""
+
     code = "platform_unreachable"
     transient = True
+    retry_after = 5
 
     def __init__(self, errmsg: str, *, path: str | None = None, status: int | None = None) -> None:
-        super().__init__(None, errmsg, path=path)
+        super().__init__(None, errmsg, path=path, meaning=f"the platform could not be reached ({errmsg}); retry later")
         self.http_status = status
 
 
-@register(-1)
 class SystemBusy(PlatformError):
+    status_code = 503
     code = "platform_busy"
     transient = True
+    retry_after = 5
 
 
-@register(40001, 40014, 42001)
-class TokenError(PlatformError):
-    code = "platform_token_invalid"
-
-
-@register(41001)
-class TokenMissing(PlatformError):
-    code = "platform_token_missing"
-
-
-@register(45009, 45011, 45033)
 class RateLimited(PlatformError):
+    status_code = 503
     code = "platform_rate_limited"
     transient = True
+    retry_after = 60  # WeCom blocks for one window (a minute at least)
 
 
-@register(45015, 95002, 95031)
-class ReplyWindowClosed(PlatformError):
-    code = "window_closed"
-    status_code = 409
+class ChannelMisconfigured(PlatformError):
+    """The channel's credentials or platform settings are wrong: an admin must fix the channel."""
+
+    status_code = 424
+    code = "channel_misconfigured"
 
 
-@register(45047, 95001)
-class ReplyQuotaExhausted(PlatformError):
-    code = "quota_exhausted"
-    status_code = 409
+class TokenError(ChannelMisconfigured):
+    """40001 / 40014 / 42001 still refused after the one token refresh (wechat/http.py)."""
 
 
-@register(95018)
-class SessionStateForbids(PlatformError):
-    code = "state_forbids_api"
-    status_code = 409
-
-
-@register(95016)
-class StateTransitionRefused(PlatformError):
-    code = "state_transition_refused"
-    status_code = 409
-
-
-@register(45072, 45080, 45081)
-class TypingRefused(PlatformError):
-    """MP custom/typing: bad command, no exchange with the user in the last 30 s, already typing."""
-
-    code = "typing_not_allowed"
-    status_code = 409
-
-
-@register(65402, 65415)
-class AgentUnavailable(PlatformError):
-    """MP kfsession/create: the kf account is not bound to a WeChat user, or not online."""
-
-    code = "agent_unavailable"
-    status_code = 409
-
-
-@register(95007)
-class InvalidCode(PlatformError):
-    code = "invalid_event_code"
-    status_code = 409
-
-
-@register(40003, 40058, 40096, 95000, 95004, 95006, 95008, 95009, 95022, 65401, 65403, 65404, 65416, 65417)
 class InvalidArgument(PlatformError):
-    code = "platform_invalid_argument"
+    """The platform refused a value the caller gave; subclasses name which."""
+
     status_code = 422
+    code = "platform_invalid_argument"
 
 
-def platform_error(errcode: int, errmsg: str = "", *, path: str | None = None) -> PlatformError:
-    """The registered exception for `errcode` (generic PlatformError when unknown)."""
-    cls = _REGISTRY.get(errcode, PlatformError)
-    return cls(errcode, errmsg, path=path)
+class InvalidMedia(InvalidArgument):
+    code = "invalid_media"
+
+
+class NotAServicer(InvalidArgument):
+    code = "agent_not_servicer"
+
+
+class UpgradeTargetNotConfigured(InvalidArgument):
+    code = "upgrade_target_not_configured"
+
+
+class InvalidWechatId(InvalidArgument):
+    code = "invalid_wechat_id"
+
+
+class PlatformNotFound(InvalidArgument):
+    """The platform no longer knows the kf account / open_kfid the gateway has on record."""
+
+    status_code = 404
+    code = "platform_not_found"
+
+
+class PlatformConflict(PlatformError):
+    """The platform's current state refuses the request; retrying the same call will not help."""
+
+    status_code = 409
+    code = "platform_conflict"
+
+
+class ReplyWindowClosed(PlatformConflict):
+    code = "window_closed"
+
+
+class ReplyQuotaExhausted(PlatformConflict):
+    code = "quota_exhausted"
+
+
+class SessionStateForbids(PlatformConflict):
+    code = "state_forbids_api"
+
+
+class StateTransitionRefused(PlatformConflict):
+    code = "state_transition_refused"
+
+
+class ConversationEnded(PlatformConflict):
+    code = "conversation_ended"
+
+
+class AgentUnavailable(PlatformConflict):
+    code = "agent_unavailable"
+
+
+class ServedByAnotherAgent(PlatformConflict):
+    code = "served_by_another_agent"
+
+
+class NoPlatformSession(PlatformConflict):
+    code = "no_platform_session"
+
+
+class TypingRefused(PlatformConflict):
+    code = "typing_not_allowed"
+
+
+class InvalidCode(PlatformConflict):
+    code = "invalid_event_code"
+
+
+class AlreadyExists(PlatformConflict):
+    code = "already_exists"
+
+
+class InvitationConflict(PlatformConflict):
+    code = "invitation_conflict"
+
+
+class LimitReached(PlatformConflict):
+    code = "platform_limit_reached"
+
+
+class ContactUnreachable(PlatformConflict):
+    code = "contact_unreachable"
+
+
+class PlatformForbids(PlatformConflict):
+    """The account's platform settings forbid this (banned account, component settings, …)."""
+
+    code = "platform_forbids"

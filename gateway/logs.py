@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 import threading
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 _QUERY_SECRET = re.compile(r"(?i)\b(access_token|corpsecret|secret|encoding_aes_key|echostr)=([^&\s\"']+)")
@@ -35,6 +36,9 @@ class Redactor:
 
 REDACTOR = Redactor()
 
+# The id of the request (or of the job a request caused) being handled: on every log line it writes.
+REQUEST_ID: ContextVar[str | None] = ContextVar("gateway_request_id", default=None)
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -44,6 +48,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": REDACTOR(record.getMessage()),
         }
+        request_id = REQUEST_ID.get()
+        if request_id:
+            entry["request_id"] = request_id
         if record.exc_info:
             entry["exc"] = REDACTOR(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
@@ -51,7 +58,9 @@ class JsonFormatter(logging.Formatter):
 
 class PlainFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return REDACTOR(super().format(record))
+        line = REDACTOR(super().format(record))
+        request_id = REQUEST_ID.get()
+        return f"{line} [request {request_id}]" if request_id else line
 
 
 def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:

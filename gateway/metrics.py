@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class Metrics:
@@ -35,6 +35,35 @@ class Metrics:
         )
         self.token_refreshes = Counter(
             "gateway_token_refreshes_total", "Access tokens fetched from the platform", ["kind"], registry=r
+        )
+        # platform API paths come from the gateway's own clients (bounded); outcome: ok, an errcode, transport
+        self.platform_calls = Histogram(
+            "gateway_platform_call_seconds",
+            "Platform API round trips, by API path and outcome",
+            ["api", "outcome"],
+            buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=r,
+        )
+        self.job_seconds = Histogram(
+            "gateway_job_run_seconds", "Job run time, by kind and outcome", ["kind", "outcome"], registry=r
+        )
+        self.job_lag = Histogram(
+            "gateway_job_lag_seconds",
+            "Time from a job being due to it starting, by kind",
+            ["kind"],
+            buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0),
+            registry=r,
+        )
+        self.webhook_seconds = Histogram(
+            "gateway_webhook_delivery_seconds", "Webhook delivery attempts, by result", ["result"], registry=r
+        )
+        # labels are route templates and status classes: bounded whatever paths clients send
+        self.http_duration = Histogram(
+            "gateway_http_request_duration_seconds",
+            "HTTP request time, by route template",
+            ["method", "route", "status"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=r,
         )
 
     def render(self) -> bytes:

@@ -20,13 +20,19 @@ from gateway.api.app import create_app
 from gateway.db.engine import Database
 from gateway.db.repositories.channels import ChannelRepository
 from gateway.runtime import Runtime
-from gateway.settings import Settings, SyncSettings
-from gateway.simulator import SimClock, World, create_simulator_app
-from gateway.simulator.driver_client import SimDriver
+from gateway.settings import SecuritySettings, Settings, SyncSettings
+from kefu_sim import SimClock, SimDriver, World
+from kefu_sim import create_app as create_simulator_app
 
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 GATEWAY = "http://gateway"
 SIM = "http://sim"
+# The development settings (docs/security.md): channels call the simulator, webhooks reach local receivers.
+DEV_SECURITY = SecuritySettings(
+    allow_custom_api_base=True,
+    webhook_allow_http=True,
+    webhook_allowed_targets=("sim", "crm.test", "localhost", "127.0.0.0/8", "::1"),
+)
 
 
 @dataclass
@@ -107,7 +113,7 @@ class Harness:
     async def sync_all(self) -> None:
         """Deliver pushed callbacks, then pull every known kf account once (what the sync loop does)."""
         await self.driver.flush_callbacks()
-        for channel_id, stream in await self.runtime.wecom_streams():
+        for channel_id, stream in await self.runtime.syncer.known_streams():
             await self.runtime.syncer.sync_stream(channel_id, stream)
 
     async def settle(self, condition: Callable[[], Awaitable[bool]], *, timeout: float = 10.0) -> None:
@@ -133,6 +139,7 @@ def test_settings(database_url: str, secret_key: str, **sync: float) -> Settings
         secret_key=secret_key,
         server=base.server,
         sync=SyncSettings(**{"poll_interval": 3600.0, **sync}),
+        security=DEV_SECURITY,
         media_dir=base.media_dir,
         log_level="INFO",
         log_json=False,
@@ -162,10 +169,12 @@ async def harness(
             secret_key=settings.secret_key,
             server=settings.server,
             sync=settings.sync,
+            security=settings.security,
             media_dir=media_dir,
             log_json=False,
         )
     runtime = Runtime(settings, db=db, http_client=sim_http)
+    runtime.callbacks.clock = world.now  # callbacks are signed on the simulator's clock (tests move it)
     app = create_app(settings, runtime=runtime, background=False)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=GATEWAY)
     sim_app.state.dispatcher.set_client(client)

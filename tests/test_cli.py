@@ -30,9 +30,7 @@ from gateway.wechat.xmlmsg import parse_xml
 ROOT = Path(__file__).parent.parent
 VECTORS = {
     v["id"]: v
-    for v in json.loads((Path(__file__).parent / "data" / "crypto_vectors.json").read_text("utf-8"))[
-        "vectors"
-    ]
+    for v in json.loads((Path(__file__).parent / "data" / "crypto_vectors.json").read_text("utf-8"))["vectors"]
 }
 POST = VECTORS["wecom_official_sample_post_msg"]
 ECHO = VECTORS["wecom_official_sample_verify_url"]
@@ -263,9 +261,7 @@ def test_encrypt_then_decrypt_round_trip(run: Run) -> None:
 
 
 def test_encrypt_output_verifies_with_the_library() -> None:
-    xml, query = split_encrypt_output(
-        run_in_process(encrypt_args(POST, "--to-user", "wwcorp", "--text", "hello"))
-    )
+    xml, query = split_encrypt_output(run_in_process(encrypt_args(POST, "--to-user", "wwcorp", "--text", "hello")))
     assert parse_xml(xml)["ToUserName"] == "wwcorp"
     crypto = WeChatCrypto(POST["token"], POST["encoding_aes_key"], POST["receive_id"])
     assert crypto.decrypt_message(xml, **query) == "hello"

@@ -81,7 +81,8 @@ def test_db_and_channel_commands(tmp_path: Path) -> None:
         AES,
         env=env,
     )
-    assert dup.returncode == 1 and dup.stderr.strip().startswith("error: conflict")
+    # a taken name is refused before any secret is asked for (a usage error: exit 2)
+    assert dup.returncode == 2 and "already exists" in dup.stderr
     assert run("db", "downgrade", "base", env=env).returncode == 0
     assert "base (behind head" in run("db", "current", env=env).stdout
 

@@ -133,10 +133,11 @@ def test_dockerfile_installs_the_package_and_runs_the_console_script() -> None:
     script = next(iter(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]))
     steps = _dockerfile()
     copied = " ".join(args for op, args in steps if op == "COPY")
-    for needed in ("pyproject.toml", "gateway", "migrations"):
+    for needed in ("pyproject.toml", "gateway", "kefu_sim", "migrations", "requirements.lock"):
         assert needed in copied, f"the image build needs {needed}"
     installs = [args for op, args in steps if op == "RUN" and "pip install" in args]
     assert installs and any(re.search(r"pip install .*\s\.(\s|$)", args) for args in installs)
+    assert all("-c requirements.lock" in args for args in installs), "the image installs the locked versions"
     final = _final_stage()
     entrypoint = [_exec_form(args) for op, args in final if op == "ENTRYPOINT"]
     assert entrypoint == [[script]]
@@ -149,7 +150,7 @@ def test_dockerfile_installs_the_package_and_runs_the_console_script() -> None:
 
 def test_dockerignore_keeps_what_the_image_needs() -> None:
     patterns = [p.strip() for p in (ROOT / ".dockerignore").read_text().splitlines() if p.strip()]
-    for needed in ("pyproject.toml", "README.md", "gateway", "migrations", "gateway/cli.py"):
+    for needed in ("pyproject.toml", "README.md", "gateway", "migrations", "gateway/cli.py", "requirements.lock"):
         assert not any(fnmatch.fnmatch(needed, p) for p in patterns), f".dockerignore drops {needed}"
     assert ".venv" in patterns and ".git" in patterns
 
@@ -157,3 +158,17 @@ def test_dockerignore_keeps_what_the_image_needs() -> None:
 def _interpolated(value: str) -> str:
     """Apply compose's ${VAR:-default} with defaults only (what an unset environment yields)."""
     return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+
+
+def test_the_lock_pins_every_dependency_of_the_project() -> None:
+    """requirements.lock (scripts/lock) must cover pyproject's dependencies and test extra, each pinned."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    pinned = {
+        re.split(r"==", line)[0].lower().replace("_", "-")
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    for requirement in wanted:
+        name = re.split(r"[<>=!\[; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        assert name in pinned, f"{name} is not in requirements.lock: run scripts/lock"

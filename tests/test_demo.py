@@ -44,6 +44,7 @@ def test_demo_serves_both_platforms_through_the_api(tmp_path: Path) -> None:
     lines: list[str] = []
     try:
         key = None
+        sign_in: dict[str, str] = {}
         deadline = time.monotonic() + 30
         assert proc.stdout is not None
         while key is None or "Ctrl-C" not in lines[-1]:
@@ -52,6 +53,8 @@ def test_demo_serves_both_platforms_through_the_api(tmp_path: Path) -> None:
             lines.append(line)
             if match := re.search(r"API key\s+(kgw_\S+)", line):
                 key = match.group(1)
+            if match := re.match(r"Operator (email|password)\s+(\S+)", line):
+                sign_in[match.group(1)] = match.group(2)
             assert time.monotonic() < deadline, "demo did not print its API key:\n" + "".join(lines)
         text = "".join(lines)
         assert f"http://127.0.0.1:{port}/api/v1" in text and f"http://127.0.0.1:{port}/schema" in text
@@ -67,6 +70,16 @@ def test_demo_serves_both_platforms_through_the_api(tmp_path: Path) -> None:
             page = httpx.get(f"{base}/conversations", headers=headers, params={"limit": 200}).json()["data"]
             kinds = {channels[inboxes[c["inbox_id"]]] for c in page if c["inbox_id"] in inboxes}
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["status"] == "ok"
+        # the printed operator signs in over HTTP and the session works (the cookie jar keeps it)
+        assert sign_in.keys() == {"email", "password"}, text
+        with httpx.Client(base_url=base) as browser:
+            signed = browser.post("/auth/sign-in", json=sign_in)
+            assert signed.status_code == 200, signed.text
+            assert "kefu_session" in browser.cookies
+            me = browser.get("/auth/me")
+            assert me.status_code == 200 and me.json()["operator"]["email"] == sign_in["email"]
+            assert me.json()["operator"]["role"] == "admin" and me.json()["csrf_token"] == signed.json()["csrf_token"]
+            assert browser.get("/conversations").status_code == 200
     finally:
         proc.terminate()
         try:

@@ -38,7 +38,7 @@ async def test_kf_session_events_move_status_and_assignee(db) -> None:
     async with harness(db, TEST_SECRET_KEY, start=False) as h:
         channel_id = await h.mp_channel(appid=APPID, wechat_id="gh_oa")
         await h.driver.mp_configure(APPID, transfer_to_kf=True)
-        channel = await h.runtime.channel(channel_id)
+        channel = await h.runtime.channels.get(channel_id)
         for n, account in enumerate(("alice@gh_oa", "bob@gh_oa")):
             await channel.client.add_account(account, account.split("@")[0])
             await h.driver.mp_kf_bind(APPID, account, f"wx_kf_{n}")
@@ -69,7 +69,7 @@ async def test_kf_session_events_move_status_and_assignee(db) -> None:
 async def test_kf_accounts_are_agents_with_refreshed_online_status(db) -> None:
     async with harness(db, TEST_SECRET_KEY, start=False) as h:
         channel_id = await h.mp_channel(appid=APPID, wechat_id="gh_oa")
-        channel = await h.runtime.channel(channel_id)
+        channel = await h.runtime.channels.get(channel_id)
         await channel.client.add_account("alice@gh_oa", "Alice")
         await h.driver.mp_kf_bind(APPID, "alice@gh_oa", "wx_kf_alice")
         await h.driver.mp_kf_online(APPID, "alice@gh_oa", True)
@@ -79,8 +79,8 @@ async def test_kf_accounts_are_agents_with_refreshed_online_status(db) -> None:
                 agent = await session.scalar(select(Agent).where(Agent.source_id == "alice@gh_oa"))
                 return agent.status
 
-        await h.runtime.refresh_directories()
+        await h.runtime.directory.refresh_all()
         assert await status() == "online"
         await h.driver.mp_kf_online(APPID, "alice@gh_oa", False)
-        await h.runtime.refresh_directories()
+        await h.runtime.directory.refresh_all()
         assert await status() == "offline"

@@ -1,12 +1,12 @@
-"""Replies queued through gateway.actions reach the simulated customer exactly once, or fail with a reason."""
+"""Replies queued through gateway.outbound.replies reach the simulated customer exactly once, or fail with a reason."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from gateway.actions import queue_message
 from gateway.db.models import Conversation, Message
 from gateway.errors import ReplyNotAllowed
+from gateway.outbound.replies import queue_message
 from tests.conftest import TEST_SECRET_KEY
 from tests.harness import harness
 
@@ -33,7 +33,7 @@ async def _wecom_customer_wrote(h) -> tuple[str, str, int]:
 
 async def _queue(h, conversation_id: int, text: str) -> int:
     async with h.db.session() as session:
-        message = await queue_message(session, conversation_id, content_type="text", content=text, attributes={})
+        message = await queue_message(session, conversation_id, {"content_type": "text", "content": text})
         return message.id
 
 
@@ -125,15 +125,15 @@ async def test_sends_are_paced_per_channel(db) -> None:
     async with harness(db, TEST_SECRET_KEY, start=False) as h:
         _, _, conversation_id = await _wecom_customer_wrote(h)
         seen: list[object] = []
-        real = h.runtime.send_limiter.acquire
+        real = h.runtime.pacing.acquire
 
         async def counting(key: object) -> float:
             seen.append(key)
             return await real(key)
 
-        h.runtime.send_limiter.acquire = counting  # type: ignore[method-assign]
+        h.runtime.pacing.acquire = counting  # type: ignore[method-assign]
         for n in range(3):
             await _queue(h, conversation_id, f"m{n}")
         await h.runtime.jobs.drain()
-        channel_id = (await h.runtime.wecom_streams())[0][0]
+        channel_id = (await h.runtime.syncer.known_streams())[0][0]
         assert seen == [channel_id] * 3

@@ -5,14 +5,15 @@ The same operations as `kefu-gateway apikey create|list|revoke`, for CRMs that r
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.status_codes import HTTP_201_CREATED
 
 from gateway.api import render
+from gateway.api.actor import audited
 from gateway.api.auth import SECURITY, require_scope
 from gateway.api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
+from gateway.db.engine import Database
 from gateway.db.repositories import apikeys
-from gateway.runtime import Runtime
 
 
 class ApiKeyController(Controller):
@@ -22,21 +23,26 @@ class ApiKeyController(Controller):
     security = SECURITY
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def create_api_key(self, data: ApiKeyCreate, runtime: Runtime) -> ApiKeyCreated:
+    async def create_api_key(self, request: Request, data: ApiKeyCreate, db: Database) -> ApiKeyCreated:
         """The answer's `key` is the only time the key is shown: store it now."""
-        async with runtime.db.session() as session:
+        async with db.session() as session:
             row, key = await apikeys.create_key(session, name=data.name, scope=data.scope)
+            detail = {"name": row.name, "scope": row.scope, "prefix": row.prefix}
+            await audited(session, request, "api_key.created", subject_type="api_key", subject_id=row.id, detail=detail)
             out = render.apikey_out(row)
         return ApiKeyCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, key=key)
 
     @get("/")
-    async def list_api_keys(self, runtime: Runtime, include_revoked: bool = True) -> ApiKeyList:
-        async with runtime.db.sessions() as session:
+    async def list_api_keys(self, db: Database, include_revoked: bool = True) -> ApiKeyList:
+        """API keys with their prefix, scope and last use; the keys themselves are never shown again."""
+        async with db.sessions() as session:
             rows = await apikeys.list_keys(session, include_revoked=include_revoked)
         return ApiKeyList(data=[render.apikey_out(r) for r in rows])
 
     @delete("/{key_id:int}", status_code=200)
-    async def revoke_api_key(self, key_id: int, runtime: Runtime) -> ApiKeyOut:
+    async def revoke_api_key(self, request: Request, key_id: int, db: Database) -> ApiKeyOut:
         """Revoke at once: the next request with this key answers 401. Idempotent."""
-        async with runtime.db.session() as session:
-            return render.apikey_out(await apikeys.revoke_key(session, key_id))
+        async with db.session() as session:
+            row = await apikeys.revoke_key(session, key_id)
+            await audited(session, request, "api_key.revoked", subject_type="api_key", subject_id=key_id)
+            return render.apikey_out(row)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 from litestar import Litestar
 from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components
+from litestar.types.internal_types import PathParameterDefinition
 
 import gateway
 from gateway.api import (
@@ -14,20 +19,34 @@ from gateway.api import (
     agents,
     apikeys,
     callbacks,
+    canned,
     channels,
     contacts,
     conversations,
     events,
     inboxes,
+    labels,
     media,
+    media_files,
+    migration,
+    notes,
+    operators,
     ops,
+    reading,
+    render,
+    reopen,
+    sending,
+    signin,
     webhooks,
 )
+from gateway.api.admission import AdmissionMiddleware
 from gateway.api.auth import SECURITY_SCHEMES, ApiKeyMiddleware
 from gateway.api.errors import EXCEPTION_HANDLERS
 from gateway.api.nul import refuse_nul
+from gateway.api.requests import RequestMiddleware
 from gateway.runtime import Runtime
 from gateway.settings import Settings, get_settings
+from gateway.web import routes as web
 
 
 def create_app(
@@ -52,8 +71,11 @@ def create_app(
         route_handlers=[
             callbacks.callback,
             ops.healthz,
+            ops.readyz,
             ops.metrics,
             apikeys.ApiKeyController,
+            signin.SignInController,
+            operators.OperatorController,
             channels.ChannelController,
             inboxes.InboxController,
             agents.AgentController,
@@ -62,11 +84,32 @@ def create_app(
             webhooks.WebhookController,
             events.EventController,
             actions.ActionController,
+            labels.LabelController,
+            labels.ConversationLabelController,
+            labels.ContactLabelController,
+            canned.CannedResponseController,
+            notes.create_note,
+            reopen.reopen_conversation,
+            migration.MigrationController,
             media.upload_media,
+            media_files.get_media_file,
+            sending.send_with_upload,
             conversations.list_messages,  # after ActionController: same path (see conversations.py)
+            reading.mark_read,
+            reading.unread_total,
+            web.inbox_page,  # the web inbox at / (gateway.web)
+            web.asset_router(),
         ],
-        middleware=[ApiKeyMiddleware(runtime.db)],  # every /api/v1 route needs an API key
-        dependencies={"runtime": Provide(lambda: runtime, sync_to_thread=False, use_cache=True)},
+        # ids and access lines first (outermost), then admission, then: every /api/v1 route but
+        # sign-in needs an API key or an operator's session
+        middleware=[
+            RequestMiddleware(runtime.metrics),
+            # shed load before a key is checked or a body read (callbacks never pass here)
+            DefineMiddleware(AdmissionMiddleware, requests=runtime.admission, uploads=runtime.upload_admission),
+            ApiKeyMiddleware(runtime.db, session_idle=runtime.settings.sign_in.idle),
+        ],
+        request_max_body_size=settings.limits.max_json_body,  # uploads and callbacks set their own
+        dependencies=_dependencies(runtime),
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=refuse_nul,  # PostgreSQL stores no U+0000: a clear 422, not a 500
         on_startup=[startup],
@@ -77,7 +120,47 @@ def create_app(
             version=gateway.__version__,
             path="/schema",
             components=Components(security_schemes=SECURITY_SCHEMES),
+            use_handler_docstrings=True,  # each handler's docstring is its operation's description
+            operation_id_creator=operation_id,
         ),
     )
-    app.state.runtime = runtime
     return app
+
+
+def operation_id(
+    route_handler: HTTPRouteHandler, http_method: str, path_components: list[str | PathParameterDefinition]
+) -> str:
+    """Stable operation ids for generated clients: the handler's name in camelCase (listConversations)."""
+    head, *rest = route_handler.handler_name.strip("_").split("_")
+    name = head + "".join(word.capitalize() for word in rest)
+    # a handler that serves several methods (the callback's GET URL check and POST) gets one id each
+    return name + http_method.capitalize() if len(route_handler.http_methods) > 1 else name
+
+
+def _dependencies(runtime: Runtime) -> dict[str, Provide]:
+    """What a handler may ask for by parameter name: the narrow pieces, never the whole runtime."""
+    pieces: dict[str, object] = {
+        "db": runtime.db,
+        "box": runtime.box,
+        "channels": runtime.channels,
+        "jobs": runtime.jobs,
+        "callback_base": render.callback_base(runtime.settings),  # where platforms reach /callbacks
+        "metrics": runtime.metrics,
+        "callbacks": runtime.callbacks,
+        "syncer": runtime.syncer,
+        "security": runtime.settings.security,  # what admin keys may point the gateway at
+        "netguard": runtime.netguard,  # webhook targets
+        "sessions": runtime.sessions,
+        "sign_in_policy": signin.SignInPolicy(
+            secret_key=runtime.settings.require_secret_key(),
+            max_age=runtime.settings.sign_in.max_age,
+            secure=runtime.settings.server.public_url.startswith("https://"),
+        ),
+        "media_dir": runtime.settings.media_dir,  # the vault GET /media/{id} serves from
+        "streams": runtime.streams,  # open event streams per actor and in total
+    }
+    return {name: Provide(_constant(value), sync_to_thread=False, use_cache=True) for name, value in pieces.items()}
+
+
+def _constant(value: object) -> Callable[[], object]:
+    return lambda: value

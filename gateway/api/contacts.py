@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.api import render
 from gateway.api.auth import SECURITY
 from gateway.api.schemas import ContactMerge, ContactOut, ContactPage, ContactPatch
+from gateway.db.engine import Database
 from gateway.db.repositories import contacts as repo
 from gateway.db.repositories import search
+from gateway.db.repositories.labels import labels_of_contacts
 from gateway.errors import InvalidRequest
-from gateway.runtime import Runtime
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size (1–200)")]
 
@@ -31,7 +32,7 @@ class ContactController(Controller):
     @get("/")
     async def list_contacts(
         self,
-        runtime: Runtime,
+        db: Database,
         q: Annotated[
             str | None,
             Parameter(
@@ -43,25 +44,28 @@ class ContactController(Controller):
         after: Annotated[int | None, Parameter(ge=0, description="the previous page's next_after")] = None,
         limit: Limit = 50,
     ) -> ContactPage:
-        async with runtime.db.sessions() as session:
+        """Search contacts by name, identity or CRM id; keyset pages."""
+        async with db.sessions() as session:
             rows = await search.search_contacts(session, q=q or None, after_id=after, limit=limit + 1)
             page = rows[:limit]
             identities = await repo.list_identities(session, [c.id for c in page])
+            labels = await labels_of_contacts(session, [c.id for c in page])
         return ContactPage(
-            data=[render.contact_out(c, identities) for c in page],
+            data=[render.contact_out(c, identities, labels[c.id]) for c in page],
             next_after=page[-1].id if len(rows) > limit else None,
         )
 
     @get("/{contact_id:int}")
-    async def get_contact(self, contact_id: int, runtime: Runtime) -> ContactOut:
-        async with runtime.db.sessions() as session:
+    async def get_contact(self, contact_id: int, db: Database) -> ContactOut:
+        """One contact with its identities on every channel (merged by unionid) and labels."""
+        async with db.sessions() as session:
             return await _contact(session, contact_id)
 
     @patch("/{contact_id:int}")
-    async def update_contact(self, contact_id: int, data: ContactPatch, runtime: Runtime) -> ContactOut:
+    async def update_contact(self, contact_id: int, data: ContactPatch, db: Database) -> ContactOut:
         """name, external_id (the CRM's id: unique, 409 when another contact holds it; null clears it),
         attributes (merged; a key set to null is removed). Emits contact.updated when something changed."""
-        async with runtime.db.session() as session:
+        async with db.session() as session:
             contact = await repo.get_contact(session, contact_id)
             await repo.update_contact(
                 session,
@@ -74,10 +78,10 @@ class ContactController(Controller):
             return await _contact(session, contact_id)
 
     @post("/{contact_id:int}/merge", status_code=200)
-    async def merge_contact(self, contact_id: int, data: ContactMerge, runtime: Runtime) -> ContactOut:
+    async def merge_contact(self, contact_id: int, data: ContactMerge, db: Database) -> ContactOut:
         """Move this contact's identities and conversations into `into_contact_id`; answers the
         surviving contact. Emits contact.merged (reason "manual")."""
-        async with runtime.db.session() as session:
+        async with db.session() as session:
             source = await repo.get_contact(session, contact_id)
             target = await repo.get_contact(session, data.into_contact_id)
             if source.id == target.id:
@@ -88,4 +92,5 @@ class ContactController(Controller):
 
 async def _contact(session: AsyncSession, contact_id: int) -> ContactOut:
     contact = await repo.get_contact(session, contact_id)
-    return render.contact_out(contact, await repo.list_identities(session, [contact.id]))
+    labels = await labels_of_contacts(session, [contact.id])
+    return render.contact_out(contact, await repo.list_identities(session, [contact.id]), labels[contact.id])

@@ -1,50 +1,57 @@
 """`/api/v1/conversations` (read side): filtered keyset list, one conversation with its reply policy, its messages.
 
-Actions on a conversation (send, assign, resolve, typing, …) live in their own modules.
-The list is ordered by last activity, newest first; `next_cursor` is opaque (it encodes the last
-row's last_activity_at and id) and stays valid while rows change: a conversation whose activity
-moves past the cursor shows up on a later first page, never twice in one walk.
+Actions on a conversation (send, assign, resolve, typing, …) live in their own modules; read
+state and unread totals in gateway.api.reading; the people filters and cursors in gateway.api.listing.
+The list is ordered by last activity, newest first (or `sort=waiting`: longest-waiting customer
+first); `next_cursor` is opaque (it encodes the sort and the last row's position) and stays valid
+while rows change: a conversation whose activity moves past the cursor shows up on a later first
+page, never twice in one walk.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from litestar import Controller, get
+import msgspec
+from litestar import Controller, Request, get
 from litestar.params import Parameter
 
-from gateway.api import render
+from gateway.api import listing, render
+from gateway.api.actor import current_actor
 from gateway.api.auth import SECURITY
+from gateway.api.listing import decode_cursor
 from gateway.api.schemas import ConversationOut, ConversationPage, MessagePage
+from gateway.db.engine import Database
 from gateway.db.repositories import browse
-from gateway.db.types import utcnow
+from gateway.db.repositories import media as media_repo
+from gateway.db.repositories.labels import labels_of_conversations
 from gateway.domain import ConversationStatus
-from gateway.errors import InvalidRequest
-from gateway.policy import can_reply
-from gateway.runtime import Runtime
+from gateway.inbound.sessions import SessionTruth
+from gateway.outbound.replies import reply_decision
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size (1–200, default 50)")]
 Id = Annotated[int | None, Parameter(ge=1)]
-
-
-def encode_cursor(at: datetime, conversation_id: int) -> str:
-    raw = f"{at.astimezone(UTC).isoformat()}|{conversation_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, _, ident = raw.partition("|")
-        at = datetime.fromisoformat(stamp)
-        if at.tzinfo is None:
-            raise ValueError("naive")
-        return at, int(ident)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidRequest("cursor is not one this API handed out", field="cursor") from None
+Assignee = Annotated[
+    str | None,
+    Parameter(
+        max_length=20,
+        description="all (default) | me (the operator's conversations) | unassigned (no operator and no "
+        "platform agent) | an operator id",
+    ),
+]
+ActingOperator = Annotated[
+    int | None,
+    Parameter(ge=1, le=2**63 - 1, description="API keys: the operator to act for (read state, assignee=me)"),
+]
+LabelName = Annotated[str | None, Parameter(min_length=1, max_length=64, description="a label name")]
+Sort = Annotated[
+    Literal["last_activity", "waiting"],
+    Parameter(
+        description="last_activity (newest first, default) | waiting (longest-waiting customer first; "
+        "conversations nobody waits on are left out)"
+    ),
+]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -62,7 +69,8 @@ class ConversationController(Controller):
     @get("/")
     async def list_conversations(
         self,
-        runtime: Runtime,
+        request: Request,
+        db: Database,
         status: ConversationStatus | None = None,
         channel_id: Id = None,
         inbox_id: Id = None,
@@ -79,8 +87,16 @@ class ConversationController(Controller):
         ] = None,
         cursor: Annotated[str | None, Parameter(max_length=256, description="the previous page's next_cursor")] = None,
         limit: Limit = 50,
+        assignee: Assignee = None,
+        operator_id: ActingOperator = None,
+        label: LabelName = None,
+        sort: Sort = "last_activity",
     ) -> ConversationPage:
-        filters = browse.ConversationFilter(
+        """Conversations across every channel, newest activity first; filters and keyset pages. Each row
+        carries `unread_count` for the operator looking (a signed-in operator, or `operator_id` with an
+        API key; null without one), `last_message` (newest incoming or outgoing message with a short
+        preview), `operator_id`, `waiting_since` and `labels`."""
+        base = browse.ConversationFilter(
             status=str(status) if status is not None else None,
             channel_id=channel_id,
             inbox_id=inbox_id,
@@ -88,26 +104,44 @@ class ConversationController(Controller):
             contact_id=contact_id,
             updated_after=_aware(updated_after),
             q=q or None,
+            sort=sort,
         )
-        after = decode_cursor(cursor) if cursor else None
-        async with runtime.db.sessions() as session:
+        after = decode_cursor(cursor, sort) if cursor else None
+        async with db.sessions() as session:
+            filters = await listing.conversation_filter(
+                session, current_actor(request), base, assignee=assignee, operator_id=operator_id, label=label
+            )
             rows, ctx = await browse.conversation_page(session, filters, after=after, limit=limit + 1)
             page = rows[:limit]
         last = page[-1] if len(rows) > limit else None
         return ConversationPage(
             data=[render.conversation_out(c, ctx) for c in page],
-            next_cursor=encode_cursor(last.last_activity_at, last.id) if last is not None else None,
+            next_cursor=listing.next_cursor(last, sort) if last is not None else None,
         )
 
     @get("/{conversation_id:int}")
-    async def get_conversation(self, conversation_id: int, runtime: Runtime) -> ConversationOut:
-        """With contact, inbox and assignee summaries and `reply_policy`: whether the platform
-        would accept a send right now, and if not why (window_closed, quota_exhausted, state_forbids_api)."""
-        async with runtime.db.sessions() as session:
+    async def get_conversation(
+        self,
+        request: Request,
+        conversation_id: int,
+        db: Database,
+        sessions: SessionTruth,
+        operator_id: ActingOperator = None,
+    ) -> ConversationOut:
+        """With contact, inbox and assignee summaries, its `labels`, the event code it holds and `reply_policy`:
+        whether the platform would accept a send right now, and if not why (window_closed,
+        quota_exhausted, state_forbids_api). A platform state older than GATEWAY_SESSION_STATE_TTL
+        (`state_checked_at`) is read again in the background: a change follows as conversation.updated."""
+        async with db.sessions() as session:
             conversation = await browse.get_conversation(session, conversation_id)
-            ctx = await browse.conversation_context(session, [conversation])
-        kind = ctx.inboxes[conversation.inbox_id][1]
-        return render.conversation_out(conversation, ctx, can_reply(conversation, kind, utcnow()))
+            who = await listing.viewer(session, current_actor(request), operator_id)
+            ctx = await browse.conversation_context(session, [conversation], viewer=who)
+            kind = ctx.inboxes[conversation.inbox_id][1]
+            decision = await reply_decision(session, conversation, kind)  # the same answer POST …/messages acts on
+            labels = await labels_of_conversations(session, [conversation.id])
+        await sessions.refresh_if_stale(conversation, ctx.inboxes[conversation.inbox_id][0].channel_id)
+        out = render.conversation_out(conversation, ctx, decision)
+        return msgspec.structs.replace(out, labels=labels[conversation.id])
 
 
 # A plain handler, not a controller method: Litestar 2.x refuses a second Controller on a path that
@@ -116,7 +150,7 @@ class ConversationController(Controller):
 @get("/api/v1/conversations/{conversation_id:int}/messages", tags=("conversations",), security=SECURITY)
 async def list_messages(
     conversation_id: int,
-    runtime: Runtime,
+    db: Database,
     before: Annotated[int | None, Parameter(ge=1, description="messages older than this message id")] = None,
     after: Annotated[int | None, Parameter(ge=0, description="messages newer than this message id")] = None,
     limit: Limit = 50,
@@ -124,7 +158,14 @@ async def list_messages(
 ) -> MessagePage:
     """Oldest → newest within a page. Without cursors: the newest `limit` messages. Page back with
     `before=<first id>` while has_more; page forward with `after=<last id>`."""
-    async with runtime.db.sessions() as session:
+    async with db.sessions() as session:
         await browse.get_conversation(session, conversation_id)
         rows, more = await browse.list_messages(session, conversation_id, before=before, after=after, limit=limit)
-    return MessagePage(data=[render.message_out(m, include_raw=include_raw) for m in rows], has_more=more)
+        media = await media_repo.for_messages(session, rows)
+    return MessagePage(
+        data=[
+            render.message_out(m, include_raw=include_raw, attachment=render.attachment_out(m, media.get(m.id)))
+            for m in rows
+        ],
+        has_more=more,
+    )

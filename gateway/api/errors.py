@@ -7,10 +7,13 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from msgspec import Struct
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, Overloaded
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +29,50 @@ _HTTP_CODES = {
 }
 
 
+class ErrorDetail(Struct, kw_only=True):
+    code: str
+    message: str
+    field: str | None = None
+    reason: str | None = None
+    errcode: int | None = None  # the platform's
+    errmsg: str | None = None
+    path: str | None = None  # the platform API that refused
+
+
+class ErrorBody(Struct, kw_only=True):
+    error: ErrorDetail
+
+
+# what a call that reaches a platform can answer besides success (docs/errors.md)
+PLATFORM_ANSWERS = {
+    404: "not_found, platform_not_found",
+    409: "conversation_ended, agent_unavailable, served_by_another_agent, state_transition_refused, "
+    "invitation_conflict, already_exists, … (the platform's state refuses it)",
+    422: "validation_error, agent_not_servicer, upgrade_target_not_configured, invalid_media, "
+    "invalid_wechat_id, platform_invalid_argument, … (errcode and message say what to change)",
+    424: "channel_misconfigured: the channel's credentials, IP allow-list or API permissions",
+    502: "platform_unreachable (Retry-After) or platform_error (an errcode the gateway does not know)",
+    503: "platform_busy, platform_rate_limited (Retry-After)",
+}
+
+
+def platform_responses() -> dict[int, ResponseSpec]:
+    """OpenAPI `responses` for a handler that calls a platform: the statuses of docs/errors.md."""
+    return {
+        status: ResponseSpec(data_container=ErrorBody, description=text, generate_examples=False)
+        for status, text in PLATFORM_ANSWERS.items()
+    }
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}}
 
 
 def gateway_error(_: Request, exc: GatewayError) -> Response[Any]:
-    return Response({"error": exc.to_dict()}, status_code=exc.status_code, media_type=MediaType.JSON)
+    """The error's own status and body; `Retry-After` when a retry can help (outages, limits, shutdown)."""
+    retry_after = exc.extra.get("retry_after") or exc.retry_after  # a per-answer wait (rate limits) first
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return Response({"error": exc.to_dict()}, status_code=exc.status_code, media_type=MediaType.JSON, headers=headers)
 
 
 def validation_error(_: Request, exc: ValidationException) -> Response[Any]:
@@ -86,7 +127,14 @@ def out_of_range(request: Request, exc: Exception) -> Response[Any]:
     )
 
 
+def pool_timeout(request: Request, _: PoolTimeout) -> Response[Any]:
+    """No database connection came free within GATEWAY_DATABASE_POOL_TIMEOUT: shed the request (503)."""
+    log.warning("database pool exhausted on %s %s: answered 503", request.method, request.url.path)
+    return gateway_error(request, Overloaded("the gateway is busy (no database connection free); retry"))
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    PoolTimeout: pool_timeout,
     GatewayError: gateway_error,
     ValidationException: validation_error,
     HTTPException: http_error,

@@ -5,6 +5,12 @@ saw and asks `?after=<id>` (or reconnects with `Last-Event-ID`) never skips an e
 writers commit concurrently on PostgreSQL. The stream polls the table every POLL_INTERVAL seconds
 and is woken at once by commits in the same process; it sends a comment every HEARTBEAT seconds
 so proxies keep the connection open.
+
+Streams are limited (gateway.api.admission.StreamLimits): GATEWAY_MAX_STREAMS_PER_ACTOR per API key or
+operator (429 `too_many_streams`) and GATEWAY_MAX_STREAMS in the process (503 `overloaded`). An
+idle stream holds no database connection (each poll takes one and gives it back), and polls at most
+every MIN_POLL_GAP seconds however often commits wake it, so a burst of callbacks costs each stream
+a few reads, not one per commit.
 """
 
 from __future__ import annotations
@@ -17,17 +23,21 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
+from litestar.background_tasks import BackgroundTask
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from msgspec import Struct
 
+from gateway.api.actor import current_actor
+from gateway.api.admission import StreamLease, StreamLimits
 from gateway.api.auth import SECURITY
+from gateway.db.engine import Database
 from gateway.db.models import DomainEvent
 from gateway.db.repositories import feed
 from gateway.errors import InvalidRequest
-from gateway.runtime import Runtime
 
 POLL_INTERVAL = 0.5  # seconds between polls when no in-process commit wakes the stream
+MIN_POLL_GAP = 0.2  # seconds at least between two polls of one stream
 HEARTBEAT = 15.0  # seconds of silence before a keep-alive comment
 STREAM_BATCH = 500
 
@@ -74,14 +84,14 @@ class EventController(Controller):
     @get("/")
     async def list_events(
         self,
-        runtime: Runtime,
+        db: Database,
         after: Annotated[int, Parameter(ge=0, description="the last event id already seen")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=1000, description="page size (1–1000)")] = 100,
         types: Types = None,
     ) -> EventPage:
         """Events with id > after, oldest first."""
         wanted = _types(types)
-        async with runtime.db.sessions() as session:
+        async with db.sessions() as session:
             upto = await feed.last_event_id(session)
             rows = await feed.events_after(session, after, limit=limit + 1, types=wanted, upto=upto)
         page = rows[:limit]
@@ -93,12 +103,14 @@ class EventController(Controller):
     async def stream(
         self,
         request: Request[Any, Any, Any],
-        runtime: Runtime,
+        db: Database,
+        streams: StreamLimits,
         after: Annotated[int | None, Parameter(ge=0, description="start after this id (default: now)")] = None,
         types: Types = None,
     ) -> ServerSentEvent:
         """`id:` event id, `event:` type, `data:` the event JSON. Starts after `Last-Event-ID` when the
-        client reconnects, else after `?after=`, else at the newest event (only new ones follow)."""
+        client reconnects, else after `?after=`, else at the newest event (only new ones follow).
+        429 `too_many_streams` when this key or operator already holds its streams."""
         wanted = _types(types)
         header = request.headers.get("last-event-id")
         if header:
@@ -109,9 +121,12 @@ class EventController(Controller):
         elif after is not None:
             start = after
         else:
-            async with runtime.db.sessions() as session:
+            async with db.sessions() as session:
                 start = await feed.last_event_id(session)
-        return ServerSentEvent(_follow(runtime, start, wanted))
+        actor = current_actor(request)
+        lease = streams.take(f"{actor.type}:{actor.id}")
+        # released when the stream ends, and after the response in case the stream never started
+        return ServerSentEvent(_follow(db, start, wanted, lease), background=BackgroundTask(lease.release))
 
 
 class _Waker:
@@ -131,13 +146,18 @@ class _Waker:
         self.event.clear()
 
 
-async def _follow(runtime: Runtime, after: int, types: list[str] | None) -> AsyncIterator[ServerSentEventMessage]:
+async def _follow(
+    db: Database, after: int, types: list[str] | None, lease: StreamLease
+) -> AsyncIterator[ServerSentEventMessage]:
     waker = _Waker()
     feed.watch_commits(waker)
     try:
+        polled = 0.0
         quiet_since = time.monotonic()
         while True:
-            async with runtime.db.sessions() as session:
+            await asyncio.sleep(max(0.0, polled + MIN_POLL_GAP - time.monotonic()))
+            polled = time.monotonic()
+            async with db.sessions() as session:
                 upto = await feed.last_event_id(session)
                 events = await feed.events_after(session, after, limit=STREAM_BATCH, types=types, upto=upto)
             for event in events:
@@ -146,6 +166,7 @@ async def _follow(runtime: Runtime, after: int, types: list[str] | None) -> Asyn
                 )
             if len(events) == STREAM_BATCH:
                 after = events[-1].id
+                polled = 0.0  # catching up: the next page at once
                 continue
             after = max(after, upto)
             if events:
@@ -156,3 +177,4 @@ async def _follow(runtime: Runtime, after: int, types: list[str] | None) -> Asyn
             await waker.wait(POLL_INTERVAL)
     finally:
         feed.unwatch_commits(waker)
+        lease.release()

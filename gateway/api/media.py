@@ -1,26 +1,32 @@
 """`POST /api/v1/channels/{id}/media`: upload a file for a later send; cached by content for its 3-day life.
 
 The answer's `media_id` goes into `POST /conversations/{id}/messages` (content_type image, voice,
-video or file). The same bytes uploaded again within the platform's lifetime reuse the cached
-media_id instead of a second upload.
+video or file); a `thumb` upload answers the `thumb_media_id` that link, video, music and
+miniprogram replies need (MP uploads it as its own thumb type, WeCom as an image). The same
+bytes uploaded again within the platform's lifetime reuse the cached media_id instead of a
+second upload.
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import Any
 
 from litestar import Request, post
-from litestar.datastructures import UploadFile
+from litestar.datastructures import FormMultiDict, UploadFile
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from msgspec import Struct
 
 from gateway.api.auth import SECURITY
+from gateway.channels.pool import ChannelPool
+from gateway.db.engine import Database
 from gateway.db.repositories import media as media_repo
 from gateway.db.types import utcnow
-from gateway.errors import InvalidRequest
-from gateway.runtime import Runtime
+from gateway.domain import ChannelKind
+from gateway.errors import InvalidRequest, PayloadTooLarge
 
-KINDS = ("image", "voice", "video", "file")
+KINDS = ("image", "voice", "video", "file", "thumb")
 LIFETIME = timedelta(days=3) - timedelta(minutes=30)  # keep a margin before the platform forgets it
 MAX_UPLOAD = 20 * 1024 * 1024  # the largest platform limit (WeCom file)
 
@@ -41,23 +47,53 @@ class MediaUploaded(Struct, kw_only=True):
     security=SECURITY,
     request_max_body_size=MAX_UPLOAD + 64 * 1024,
 )
-async def upload_media(channel_id: int, request: Request, runtime: Runtime) -> MediaUploaded:
-    """Multipart form: `type` (image | voice | video | file) and `file`. Platform limits apply
+async def upload_media(channel_id: int, request: Request, channels: ChannelPool, db: Database) -> MediaUploaded:
+    """Multipart form: `type` (image | voice | video | file | thumb) and `file`. Platform limits apply
     (WeCom: image ≤10 MB jpg/png, voice ≤2 MB amr, video ≤10 MB mp4, file ≤20 MB)."""
-    try:
-        form = await request.form()
-    except Exception:  # a body the multipart parser cannot read is the client's mistake
-        raise InvalidRequest("the body must be multipart/form-data with `type` and `file`", field="file") from None
+    form = await read_form(request, "the body must be multipart/form-data with `type` and `file`", field="file")
     kind, upload = form.get("type"), form.get("file")
     if kind not in KINDS:
         raise InvalidRequest(f"type must be one of {', '.join(KINDS)}", field="type")
     if not isinstance(upload, UploadFile):
         raise InvalidRequest("a file part named `file` is required", field="file")
-    content = await upload.read()
+    content = await read_upload(upload, "file")
+    return await store_upload(
+        channels, db, channel_id, kind, upload.filename or f"upload.{kind}", content, upload.content_type
+    )
+
+
+async def read_form(request: Request[Any, Any, Any], message: str, *, field: str) -> FormMultiDict:
+    """The multipart form; 413 `payload_too_large` past the route's body limit (nothing read further)."""
+    try:
+        return await request.form()
+    except RequestEntityTooLarge:
+        raise PayloadTooLarge(f"the body is larger than this endpoint takes (files up to {MAX_UPLOAD} bytes)") from None
+    except Exception:  # a body the multipart parser cannot read is the client's mistake
+        raise InvalidRequest(message, field=field) from None
+
+
+async def read_upload(part: UploadFile, name: str) -> bytes:
+    """A file part's bytes: 413 past MAX_UPLOAD, 422 when empty."""
+    content = await part.read()
+    if len(content) > MAX_UPLOAD:
+        raise PayloadTooLarge(f"the `{name}` file is larger than {MAX_UPLOAD} bytes", field=name)
     if not content:
-        raise InvalidRequest("the file is empty", field="file")
+        raise InvalidRequest(f"the `{name}` file is empty", field=name)
+    return content
+
+
+async def store_upload(
+    channels: ChannelPool,
+    db: Database,
+    channel_id: int,
+    kind: str,
+    filename: str,
+    content: bytes,
+    content_type: str | None,
+) -> MediaUploaded:
+    """Upload `content` as temporary media of `kind` (or reuse the cached upload of the same bytes)."""
     digest = hashlib.sha256(content).hexdigest()
-    async with runtime.db.sessions() as session:
+    async with db.sessions() as session:
         cached = await media_repo.cached_upload(session, channel_id, digest, kind, utcnow())
     if cached is not None:
         return MediaUploaded(
@@ -68,14 +104,14 @@ async def upload_media(channel_id: int, request: Request, runtime: Runtime) -> M
             expires_at=cached.expires_at or utcnow(),
             reused=True,
         )
-    channel = await runtime.channel(channel_id)
-    media_id = await channel.upload_media(
-        kind, upload.filename or f"upload.{kind}", content, upload.content_type or "application/octet-stream"
-    )
+    channel = await channels.get(channel_id)
+    wecom_thumb = kind == "thumb" and channel.kind == ChannelKind.WECOM
+    platform_kind = "image" if wecom_thumb else kind  # WeCom's thumb_media_id is an image
+    media_id = await channel.upload_media(platform_kind, filename, content, content_type or "application/octet-stream")
     expires_at = utcnow() + LIFETIME
-    async with runtime.db.session() as session:
+    async with db.session() as session:
         await media_repo.remember_upload(
-            session, channel_id, media_id, kind, digest, len(content), upload.content_type, upload.filename, expires_at
+            session, channel_id, media_id, kind, digest, len(content), content_type, filename, expires_at
         )
     return MediaUploaded(
         media_id=media_id, type=kind, sha256=digest, size=len(content), expires_at=expires_at, reused=False

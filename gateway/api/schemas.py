@@ -49,6 +49,12 @@ class ChannelUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
     enabled: bool | UnsetType = UNSET
 
 
+class ChannelHealthOut(Struct, kw_only=True):
+    last_callback_at: datetime | None  # the last callback accepted from the platform
+    last_pull_at: datetime | None  # the last successful sync_msg / msgrecord pull, any stream
+    errors: dict[str, str]  # stream → its last error, while it stands
+
+
 class ChannelOut(Struct, kw_only=True):
     id: int
     kind: str
@@ -60,6 +66,8 @@ class ChannelOut(Struct, kw_only=True):
     callback_url: str
     created_at: datetime
     updated_at: datetime
+    warnings: list[str] = []  # configuration the operator should change (gateway.channels.advice)
+    health: ChannelHealthOut | None = None  # list and get only
 
 
 class ChannelVerified(Struct, kw_only=True):
@@ -198,6 +206,7 @@ class ContactOut(Struct, kw_only=True):
     attributes: dict[str, Any]
     merged_into_id: int | None
     identities: list[IdentityOut]
+    labels: list[str] = msgspec.field(default_factory=list)  # sorted label names
     created_at: datetime
     updated_at: datetime
 
@@ -247,12 +256,25 @@ class ReplyPolicy(Struct, kw_only=True):
     reason: str | None  # window_closed | quota_exhausted | state_forbids_api
     detail: str
     grant: str | None  # which allowance a send would spend: message | event
+    window_closes_at: datetime | None = None  # when allowed: when the last open grant lapses
+    replies_left: int | None = None  # when allowed: sends left across open grants, queued ones counted
+
+
+class EventCodeOut(Struct, kw_only=True):
+    """The WeCom send_msg_on_event code a conversation holds (POST …/event-reply uses it)."""
+
+    code: str
+    kind: str | None  # welcome | queue | taken | closing
+    issued_at: datetime | None
+    expires_at: datetime | None  # welcome and closing codes live 20 s, queue and taken codes 48 h
+    expired: bool  # also: each code works once, and event-reply drops it after use
 
 
 class ConversationOut(Struct, kw_only=True):
     id: int
     status: str  # pending | queued | open | resolved
     platform_state: str | None
+    state_checked_at: datetime | None  # when the platform's session state was last read
     inbox_id: int
     contact_id: int
     assignee_id: int | None
@@ -265,12 +287,59 @@ class ConversationOut(Struct, kw_only=True):
     contact: ContactSummary | None
     inbox: InboxSummary | None
     assignee: AgentSummary | None
+    event_code: EventCodeOut | None = None
     reply_policy: ReplyPolicy | None = None  # on GET /conversations/{id} only
+    operator_id: int | None = None  # the operator (person) assigned
+    waiting_since: datetime | None = None  # the customer's oldest unanswered message; null if none waits
+    unread_count: int | None = None  # for the operator looking; null for an API key without operator_id
+    last_message: LastMessageOut | None = None
+    labels: list[str] = msgspec.field(default_factory=list)
+
+
+class LastMessageOut(Struct, kw_only=True):
+    """A conversation's newest incoming or outgoing message as a list shows it."""
+
+    id: int
+    message_type: str  # incoming | outgoing
+    content_type: str
+    preview: str  # up to 80 characters of text, or a placeholder such as "[image]"
+    created_at: datetime
+
+
+class ReadIn(Struct, kw_only=True, forbid_unknown_fields=True):
+    message_id: Annotated[int, Meta(ge=1, le=2**63 - 1)] | None = None  # default: the conversation's last message
+    operator_id: Annotated[int, Meta(ge=1, le=2**63 - 1)] | None = None  # API keys: the operator this read is for
+
+
+class ReadOut(Struct, kw_only=True):
+    conversation_id: int
+    operator_id: int
+    last_read_message_id: int
+    unread_count: int
+
+
+class UnreadOut(Struct, kw_only=True):
+    conversations: int  # non-resolved conversations with unread customer messages
+    messages: int  # unread customer messages in them
 
 
 class ConversationPage(Struct, kw_only=True):
     data: list[ConversationOut]
     next_cursor: str | None  # opaque; pass as ?cursor= for the next page
+
+
+class AttachmentOut(Struct, kw_only=True):
+    """The file of an image, voice, video or file message; the URLs need the same key or session."""
+
+    media_id: int | None  # GET /api/v1/media/{media_id}; None while the gateway has no row for it
+    kind: str  # image | voice | video | file
+    mime: str | None
+    size: int | None
+    filename: str | None
+    status: str  # pending | stored | failed | expired | unavailable (an upload the gateway kept no copy of)
+    url: str | None
+    playable_url: str | None = None  # voice: the MP3 a browser plays
+    thumb_url: str | None = None  # image: a JPEG preview, at most 320 px on the long side
 
 
 class MessageOut(Struct, kw_only=True):
@@ -291,6 +360,8 @@ class MessageOut(Struct, kw_only=True):
     sent_at: datetime | None
     created_at: datetime
     raw: dict[str, Any] | None = None  # the platform payload, with ?include_raw=true
+    author: dict[str, Any] | None = None  # notes: who wrote it ({type: operator | api_key, id, name})
+    attachment: AttachmentOut | None = None  # media messages, in message lists
 
 
 class MessagePage(Struct, kw_only=True):

@@ -1,27 +1,32 @@
 """`/api/v1/webhooks` (admin scope): subscriptions, their delivery log, and redelivery.
 
 The secret is write-only: sealed at rest, generated when not given, and shown once, in the answer
-to POST. How deliveries are signed, ordered and retried: gateway.webhooks.
+to POST. URLs must be https and reach public addresses only, unless the operator allows more
+(gateway.outbound.netguard). How deliveries are signed, ordered and retried: gateway.outbound.webhooks.
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
 from datetime import datetime
 from typing import Annotated, Literal
 
-import httpx
 import msgspec
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Parameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from gateway.api.actor import audited
 from gateway.api.auth import SECURITY, require_scope
+from gateway.db.engine import Database
 from gateway.db.models import Webhook, WebhookDelivery
 from gateway.db.repositories import webhooks as repo
 from gateway.db.repositories.feed import EVENT_TYPES
 from gateway.errors import Conflict, InvalidRequest
-from gateway.runtime import Runtime
+from gateway.outbound.netguard import NetGuard
+from gateway.outbound.webhooks import RESPONSE_EXCERPT
+from gateway.sealing import SecretBox
 
 Url = Annotated[str, Meta(min_length=1, max_length=2048)]
 Secret = Annotated[str, Meta(min_length=16, max_length=256)]
@@ -57,7 +62,7 @@ class WebhookOut(Struct, kw_only=True):
 
 
 class WebhookCreated(WebhookOut, kw_only=True):
-    secret: str  # shown once: sign-checking key for X-Kefu-Signature
+    secret: str  # shown once: the Standard Webhooks key (whsec_…), also the X-Kefu-Signature key
 
 
 class WebhookList(Struct, kw_only=True):
@@ -72,7 +77,9 @@ class DeliveryOut(Struct, kw_only=True):
     status: str  # pending | delivered | failed
     attempts: int
     response_status: int | None
-    response_body: str | None  # the first 1024 characters
+    # the start of the receiver's answer (a short excerpt, control characters dropped) for diagnosis;
+    # none when no connection was made (e.g. a target the guard refused)
+    response_excerpt: str | None
     last_error: str | None
     next_attempt_at: datetime | None
     delivered_at: datetime | None
@@ -83,16 +90,6 @@ class DeliveryOut(Struct, kw_only=True):
 class DeliveryPage(Struct, kw_only=True):
     data: list[DeliveryOut]  # newest event first
     next_before: int | None  # pass as ?before= for the next page; null on the last page
-
-
-def _check_url(url: str) -> str:
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, ValueError):
-        parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise InvalidRequest("url must be an absolute http(s) URL", field="url")
-    return url
 
 
 def _check_events(events: list[str]) -> list[str]:
@@ -124,7 +121,8 @@ def _delivery_out(delivery: WebhookDelivery, event_type: str) -> DeliveryOut:
         status=delivery.status,
         attempts=delivery.attempts,
         response_status=delivery.response_status,
-        response_body=delivery.response_body,
+        # rows written before excerpts were short hold up to 1024 characters: shown as excerpts too
+        response_excerpt=None if delivery.response_body is None else delivery.response_body[:RESPONSE_EXCERPT],
         last_error=delivery.last_error,
         next_attempt_at=delivery.next_attempt_at,
         delivered_at=delivery.delivered_at,
@@ -140,47 +138,61 @@ class WebhookController(Controller):
     guards = [require_scope("admin")]  # noqa: RUF012 - Litestar reads it as a class attribute
 
     @post("/", status_code=201)
-    async def create_webhook(self, data: WebhookCreate, runtime: Runtime) -> WebhookCreated:
-        """Subscribe `url` to `events`. The answer carries the secret, once."""
-        secret = data.secret or "whsec_" + secrets.token_urlsafe(32)
-        async with runtime.db.session() as session:
+    async def create_webhook(
+        self, request: Request, data: WebhookCreate, box: SecretBox, db: Database, netguard: NetGuard
+    ) -> WebhookCreated:
+        """Subscribe `url` to `events`. The answer carries the secret, once. A URL that is not https
+        (422 webhook_url_insecure) or whose host is or resolves to a loopback, link-local, private,
+        multicast, reserved or unspecified address (422 webhook_target_forbidden) is refused."""
+        secret = data.secret or "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+        url = await netguard.check_url(data.url)
+        async with db.session() as session:
             webhook = await repo.create_webhook(
                 session,
-                url=_check_url(data.url),
+                url=url,
                 events=_check_events(data.events),
-                secret_sealed=runtime.box.seal(secret),
+                secret_sealed=box.seal(secret),
                 description=data.description,
                 enabled=data.enabled,
+            )
+            detail = {"url": url, "events": webhook.events}
+            await audited(
+                session, request, "webhook.created", subject_type="webhook", subject_id=webhook.id, detail=detail
             )
         out = _out(webhook, 0)
         return WebhookCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, secret=secret)
 
     @get("/")
-    async def list_webhooks(self, runtime: Runtime) -> WebhookList:
-        async with runtime.db.sessions() as session:
+    async def list_webhooks(self, db: Database) -> WebhookList:
+        """Webhook subscriptions with their pending deliveries; secrets are never shown again."""
+        async with db.sessions() as session:
             webhooks = await repo.list_webhooks(session)
             pending = await repo.pending_counts(session, [w.id for w in webhooks])
         return WebhookList(data=[_out(w, pending.get(w.id, 0)) for w in webhooks])
 
     @get("/{webhook_id:int}")
-    async def get_webhook(self, webhook_id: int, runtime: Runtime) -> WebhookOut:
-        async with runtime.db.sessions() as session:
+    async def get_webhook(self, webhook_id: int, db: Database) -> WebhookOut:
+        """One webhook subscription."""
+        async with db.sessions() as session:
             webhook = await repo.get_webhook(session, webhook_id)
             pending = await repo.pending_counts(session, [webhook_id])
         return _out(webhook, pending.get(webhook_id, 0))
 
     @patch("/{webhook_id:int}")
-    async def update_webhook(self, webhook_id: int, data: WebhookUpdate, runtime: Runtime) -> WebhookOut:
+    async def update_webhook(
+        self, request: Request, webhook_id: int, data: WebhookUpdate, box: SecretBox, db: Database, netguard: NetGuard
+    ) -> WebhookOut:
         """Changes apply to events committed afterwards. Re-enabling resumes the pending queue at once
-        (a head waiting in backoff is retried now)."""
-        async with runtime.db.session() as session:
+        (a head waiting in backoff is retried now). A new `url` is checked as on creation."""
+        url = None if isinstance(data.url, UnsetType) else await netguard.check_url(data.url)
+        async with db.session() as session:
             webhook = await repo.get_webhook(session, webhook_id)
-            if not isinstance(data.url, UnsetType):
-                webhook.url = _check_url(data.url)
+            if url is not None:
+                webhook.url = url
             if not isinstance(data.events, UnsetType):
                 webhook.events = _check_events(data.events)
             if not isinstance(data.secret, UnsetType):
-                webhook.secret_sealed = runtime.box.seal(data.secret)
+                webhook.secret_sealed = box.seal(data.secret)
             if not isinstance(data.description, UnsetType):
                 webhook.description = data.description
             resumed = data.enabled is True and not webhook.enabled
@@ -189,25 +201,36 @@ class WebhookController(Controller):
             await session.flush()
             if resumed:
                 await repo.resume(session, webhook_id)
+            changed = [f for f in WebhookUpdate.__struct_fields__ if not isinstance(getattr(data, f), UnsetType)]
+            await audited(
+                session,
+                request,
+                "webhook.updated",
+                subject_type="webhook",
+                subject_id=webhook_id,
+                detail={"fields": changed},
+            )
             pending = await repo.pending_counts(session, [webhook_id])
         return _out(webhook, pending.get(webhook_id, 0))
 
     @delete("/{webhook_id:int}")
-    async def delete_webhook(self, webhook_id: int, runtime: Runtime) -> None:
+    async def delete_webhook(self, request: Request, webhook_id: int, db: Database) -> None:
         """Deletes the subscription and its delivery log."""
-        async with runtime.db.session() as session:
+        async with db.session() as session:
             await repo.delete_webhook(session, webhook_id)
+            await audited(session, request, "webhook.deleted", subject_type="webhook", subject_id=webhook_id)
 
     @get("/{webhook_id:int}/deliveries")
     async def list_deliveries(
         self,
         webhook_id: int,
-        runtime: Runtime,
+        db: Database,
         status: Literal["pending", "delivered", "failed"] | None = None,
         before: Annotated[int | None, Parameter(ge=1, description="the previous page's next_before")] = None,
         limit: Annotated[int, Parameter(ge=1, le=200, description="page size (1–200)")] = 50,
     ) -> DeliveryPage:
-        async with runtime.db.sessions() as session:
+        """A webhook's delivery log, newest first: status, attempts, the receiver's status and a short excerpt."""
+        async with db.sessions() as session:
             await repo.get_webhook(session, webhook_id)
             rows = await repo.list_deliveries(
                 session, webhook_id, status=status, before_event_id=before, limit=limit + 1
@@ -218,13 +241,21 @@ class WebhookController(Controller):
         )
 
     @post("/{webhook_id:int}/deliveries/{delivery_id:int}/redeliver", status_code=202)
-    async def redeliver(self, webhook_id: int, delivery_id: int, runtime: Runtime) -> DeliveryOut:
+    async def redeliver(self, request: Request, webhook_id: int, delivery_id: int, db: Database) -> DeliveryOut:
         """Queue the delivery again with a fresh retry schedule. Being the oldest pending event of
         its webhook, it goes before the rest of the queue."""
-        async with runtime.db.session() as session:
+        async with db.session() as session:
             webhook = await repo.get_webhook(session, webhook_id)
             if not webhook.enabled:
                 raise Conflict("webhook is disabled; enable it first")
             delivery, event_type = await repo.get_delivery(session, webhook_id, delivery_id)
             await repo.requeue(session, delivery)
+            await audited(
+                session,
+                request,
+                "webhook.redelivered",
+                subject_type="webhook",
+                subject_id=webhook_id,
+                detail={"delivery_id": delivery_id},
+            )
         return _delivery_out(delivery, event_type)

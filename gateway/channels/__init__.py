@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from gateway.channels.base import Channel
+from gateway.channels.mp import MpChannel
+from gateway.channels.wecom import WeComChannel
+from gateway.domain import ChannelKind
+
+CHANNELS: dict[ChannelKind, type[Channel]] = {ChannelKind.WECOM: WeComChannel, ChannelKind.MP: MpChannel}
 
 
-def channel_classes() -> dict[str, type[Channel]]:
-    """`{"wecom": WeComChannel, "mp": MpChannel}` (imported on first use: they pull in the clients)."""
-    from gateway.channels.mp import MpChannel
-    from gateway.channels.wecom import WeComChannel
+def channel_class(kind: str) -> type[Channel]:
+    """The adapter class of a channel row's `kind`."""
+    return CHANNELS[ChannelKind(kind)]
 
-    return {"wecom": WeComChannel, "mp": MpChannel}
+
+def sendable_types() -> frozenset[str]:
+    """Every content type some adapter can send (each adapter's own `send_types`, joined)."""
+    return frozenset().union(*(cls.send_types for cls in CHANNELS.values()))

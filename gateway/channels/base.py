@@ -8,27 +8,15 @@ UnsupportedByChannel for actions a platform does not have.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import msgspec
 
-from gateway.domain import Batch, ContactProfile, StateChange
+from gateway.channels.config import ChannelConfig
+from gateway.domain import Batch, ChannelKind, ContactProfile, StateChange
+from gateway.errors import UnsupportedByChannel
 
-
-class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
-    """What a channel can do; the REST API answers 422 unsupported_by_channel for the rest."""
-
-    pull: bool = False  # content must be pulled (WeCom sync_msg); MP pushes it in the callback
-    typing: bool = False
-    assign_agent: bool = False
-    handover_queue: bool = False
-    handover_bot: bool = False
-    resolve: bool = False
-    event_codes: bool = False  # send_msg_on_event (welcome / queue / closing messages)
-    upgrade_service: bool = False
-    manage_inboxes: bool = False
-    manage_agents: bool = False
-    send_types: frozenset[str] = frozenset()
+_T = TypeVar("_T")
 
 
 class CallbackRequest(msgspec.Struct, kw_only=True):
@@ -127,33 +115,32 @@ class AgentInfo(msgspec.Struct, kw_only=True):
 class Channel(Protocol):
     """One configured channel (credentials + settings) bound to a shared HTTP client and tokens.
 
-    Constructed as `Cls(channel_id=..., app_id=..., settings=..., secrets=..., http=..., tokens=...)`.
+    Constructed as `Cls(ChannelConfig(...))` (gateway.channels.config). What only some platforms
+    have is an optional protocol below, checked with `isinstance` (or `require`), never by name.
     """
 
-    kind: ClassVar[str]
+    kind: ClassVar[ChannelKind]
     display_name: ClassVar[str]
     default_api_base: ClassVar[str]
-    capabilities: ClassVar[Capabilities]
+    send_types: ClassVar[frozenset[str]]  # the content types `send` accepts; REST derives its list from these
 
     channel_id: int
     app_id: str
 
+    def __init__(self, config: ChannelConfig) -> None: ...
+
     async def handle_callback(self, request: CallbackRequest) -> CallbackResult:
         """Verify, decrypt and interpret a callback (GET URL check or POST). Raises CallbackError."""
-        ...
-
-    async def pull(self, stream: str, cursor: str | None, *, token: str | None = None, limit: int = 1000) -> SyncPage:
-        """Fetch the page after `cursor` (WeCom sync_msg). MP raises UnsupportedByChannel."""
         ...
 
     async def send(self, ref: ConversationRef, message: OutboundMessage) -> SendResult:
         """Send to the contact; PlatformError subclasses map window/quota/state refusals."""
         ...
 
-    async def typing(self, ref: ConversationRef, on: bool) -> None: ...
-
     async def handover(self, ref: ConversationRef, target: str, agent_source_id: str | None = None) -> StateChange:
-        """Move the conversation to "bot", "queue" or "agent" (with `agent_source_id`)."""
+        """Move the conversation to "bot", "queue" or "agent" (with `agent_source_id`).
+
+        A target the platform has no API for raises UnsupportedByChannel."""
         ...
 
     async def resolve(self, ref: ConversationRef) -> StateChange: ...
@@ -179,3 +166,85 @@ class Channel(Protocol):
     async def download_media(self, media_id: str) -> MediaFile:
         """Fetch temporary media (valid 3 days on both platforms) for the media vault."""
         ...
+
+
+# ---------------------------------------------------------------------------- optional capabilities
+
+
+@runtime_checkable
+class Pulls(Protocol):
+    """Content is pulled, not pushed (WeCom sync_msg): callbacks only announce it."""
+
+    async def pull(self, stream: str, cursor: str | None, *, token: str | None = None, limit: int = 1000) -> SyncPage:
+        """Fetch the page after `cursor` of `stream` (a kf account)."""
+        ...
+
+
+@runtime_checkable
+class Typing(Protocol):
+    """A typing indicator shown to the customer (MP custom/typing)."""
+
+    async def typing(self, ref: ConversationRef, on: bool) -> None: ...
+
+
+@runtime_checkable
+class EventCodes(Protocol):
+    """Replies with the one-off codes session events hand out (WeCom send_msg_on_event)."""
+
+    welcome_message: str | None  # configured text for enter_session's welcome code
+
+    async def send_on_event(self, code: str, message: OutboundMessage) -> SendResult: ...
+
+    async def send_welcome(self, change: StateChange, msgid: str) -> SendResult | None:
+        """Send the configured welcome message with the change's welcome code; None when none is configured."""
+        ...
+
+
+@runtime_checkable
+class UpgradesService(Protocol):
+    """Offer the customer a move to a member or a group (WeCom upgrade service)."""
+
+    async def upgrade_service(
+        self, ref: ConversationRef, *, userid: str | None = None, chat_id: str | None = None, wording: str | None = None
+    ) -> None: ...
+
+    async def cancel_upgrade_service(self, ref: ConversationRef) -> None: ...
+
+
+@runtime_checkable
+class ManagesInboxes(Protocol):
+    """Inboxes are platform objects the gateway can create and staff (WeCom kf accounts and servicers)."""
+
+    async def add_inbox(self, name: str, avatar: bytes, filename: str = "avatar.png") -> InboxInfo: ...
+
+    async def update_inbox(self, open_kfid: str, *, name: str | None = None) -> None: ...
+
+    async def delete_inbox(self, open_kfid: str) -> None: ...
+
+    async def contact_way_url(
+        self, open_kfid: str, scene: str | None = None, scene_param: str | None = None
+    ) -> str: ...
+
+    async def add_servicers(self, open_kfid: str, userids: list[str]) -> dict[str, int]: ...
+
+    async def remove_servicers(self, open_kfid: str, userids: list[str]) -> dict[str, int]: ...
+
+
+@runtime_checkable
+class ManagesAgents(Protocol):
+    """Agents are platform accounts the gateway can create and edit (MP kf accounts)."""
+
+    async def add_agent(self, kf_account: str, nickname: str) -> None: ...
+
+    async def update_agent(self, kf_account: str, nickname: str) -> None: ...
+
+    async def delete_agent(self, kf_account: str) -> None: ...
+
+    async def invite_agent(self, kf_account: str, invite_wx: str) -> None: ...
+
+
+def require(adapter: Channel, capability: type[_T], what: str) -> _T:
+    """`adapter` as `capability`, or 422 unsupported_by_channel naming what its kind cannot do."""
+    if not isinstance(adapter, capability):
+        raise UnsupportedByChannel(f"{adapter.kind} channels cannot {what}")
+    return adapter

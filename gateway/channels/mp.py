@@ -1,6 +1,6 @@
 """MpChannel: an Official Account's legacy kefu behind the Channel contract (gateway.channels.base).
 
-Docs: developers.weixin.qq.com/doc/service/api/customer/ and /doc/service/guide/dev/push/ (API.md
+Docs: developers.weixin.qq.com/doc/service/api/customer/ and /doc/service/guide/dev/push/ (docs/platforms.md
 §4, §5.5). MP pushes content in the callback itself, so there is nothing to pull.
 """
 
@@ -17,31 +17,30 @@ from gateway.channels.base import (
     AgentInfo,
     CallbackRequest,
     CallbackResult,
-    Capabilities,
     ConversationRef,
     InboxInfo,
     MediaFile,
     OutboundMessage,
     SendResult,
-    SyncPage,
 )
+from gateway.channels.config import ChannelConfig
 from gateway.channels.mp_normalize import event_key, normalize
-from gateway.domain import ContactProfile, ConversationStatus, StateChange
+from gateway.domain import ChannelKind, ContactProfile, ConversationStatus, StateChange
 from gateway.errors import (
-    AesKeyError,
     ConfigError,
     InvalidArgument,
     InvalidRequest,
+    PlatformError,
     SignatureError,
     TransportError,
     UnsupportedByChannel,
     XmlParseError,
 )
-from gateway.wechat.crypto import WeChatCrypto, check_plain_signature
+from gateway.wechat.crypto import check_plain_signature
 from gateway.wechat.http import ApiClient
 from gateway.wechat.mp_kefu import MpKefuClient
-from gateway.wechat.tokens import Credential, TokenManager
-from gateway.wechat.xmlmsg import parse_xml
+from gateway.wechat.tokens import Credential
+from gateway.wechat.xmlmsg import parse_verified, parse_xml
 
 log = logging.getLogger(__name__)
 
@@ -84,59 +83,31 @@ class MpChannel:
     bodies with SignatureError (-40001): nothing would authenticate their content.
     """
 
-    kind: ClassVar[str] = "mp"
+    kind: ClassVar[ChannelKind] = ChannelKind.MP
     display_name: ClassVar[str] = "WeChat Official Account (公众号客服)"
     default_api_base: ClassVar[str] = "https://api.weixin.qq.com"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        pull=False,
-        typing=True,
-        assign_agent=True,  # kfsession/create
-        handover_queue=False,  # no API puts a user in the wait queue
-        handover_bot=False,
-        resolve=True,  # kfsession/close
-        manage_agents=True,
-        send_types=SEND_TYPES,
-    )
+    send_types: ClassVar[frozenset[str]] = SEND_TYPES
 
-    def __init__(
-        self,
-        *,
-        channel_id: int,
-        app_id: str,
-        settings: dict[str, Any],
-        secrets: dict[str, str],
-        http: httpx.AsyncClient,
-        tokens: TokenManager,
-    ) -> None:
-        self.channel_id = channel_id
-        self.app_id = app_id
-        self.settings = settings
-        self.callback_mode = settings.get("callback_mode", "plain")
+    def __init__(self, config: ChannelConfig) -> None:
+        self.config = config
+        self.channel_id = config.channel_id
+        self.app_id = config.app_id
+        self.settings = config.settings
+        self.callback_mode = config.settings.get("callback_mode", "plain")
         if self.callback_mode not in CALLBACK_MODES:
             raise ConfigError(f"callback_mode must be one of {CALLBACK_MODES}")
-        token_kind = settings.get("token_kind", "mp")
+        token_kind = config.settings.get("token_kind", "mp")
         if token_kind not in ("mp", "mp-token"):
             raise ConfigError('token_kind must be "mp" (stable_token) or "mp-token"')
-        self.callback_token = secrets.get("token", "")
-        self._aes_key = secrets.get("encoding_aes_key") or None
-        self.receive_ids = (app_id, *settings.get("receive_ids", ()))
-        api_base = settings.get("api_base") or self.default_api_base
+        self.callback_token = config.callback_token
         self.credential = Credential(
-            kind=token_kind, app_id=app_id, secret=secrets.get("secret", ""), api_base=api_base
+            kind=token_kind, app_id=config.app_id, secret=config.secret, api_base=config.api_base(self.default_api_base)
         )
-        self.tokens = tokens
-        self.http = http
-        self.client = MpKefuClient(ApiClient(http, self.credential, tokens))
-        self._crypto: WeChatCrypto | None = None
+        self.tokens = config.tokens
+        self.http = config.http
+        self.client = MpKefuClient(ApiClient(config.http, self.credential, config.tokens, on_call=config.on_call))
 
     # ------------------------------------------------------------------ callbacks
-
-    def _crypto_or_fail(self) -> WeChatCrypto:
-        if self._crypto is None:
-            if not self._aes_key:
-                raise AesKeyError("encrypted callback but the channel has no EncodingAESKey")
-            self._crypto = WeChatCrypto(self.callback_token, self._aes_key, self.receive_ids)
-        return self._crypto
 
     async def handle_callback(self, request: CallbackRequest) -> CallbackResult:
         """GET: URL check, echostr (plain in every MP mode) returned as-is. POST: verify, decrypt,
@@ -156,21 +127,18 @@ class MpChannel:
             encrypt = envelope.get("Encrypt")
             if not isinstance(encrypt, str) or not encrypt:
                 raise XmlParseError("encrypted callback without an <Encrypt> element")
-            crypto = self._crypto_or_fail()
+            crypto = self.config.crypto()
             crypto.check_signature(q.get("msg_signature", ""), timestamp, nonce, encrypt)
             payload = crypto.decrypt(encrypt)
-            fields = parse_xml(payload)
+            fields = parse_verified(payload)  # the signature held: a bad document is a MalformedCallback
         elif self.callback_mode == "safe":
             raise SignatureError("plain callback refused: the channel is in safe mode")
         else:
             payload = request.body.decode("utf-8", "replace")
             fields = envelope
-        batch = normalize(fields, app_id=self.app_id, channel_id=self.channel_id)
+        batch = normalize(fields, app_id=self.app_id, channel_id=self.channel_id, payload=payload)
         kind = f"event:{fields.get('Event', '')}" if fields.get("MsgType") == "event" else str(fields["MsgType"])
         return CallbackResult(event_key=event_key(fields), event_kind=kind, payload=payload, batch=batch)
-
-    async def pull(self, stream: str, cursor: str | None, *, token: str | None = None, limit: int = 1000) -> SyncPage:
-        raise UnsupportedByChannel("MP pushes messages in the callback; there is nothing to pull")
 
     # ------------------------------------------------------------------ actions
 
@@ -186,13 +154,29 @@ class MpChannel:
         await self.client.typing(ref.contact_source_id, on)
 
     async def handover(self, ref: ConversationRef, target: str, agent_source_id: str | None = None) -> StateChange:
-        """ "agent" → kfsession/create (65402 kf not bound, 65415 kf offline). MP has no API to
-        queue a user or hand it back to a bot: UnsupportedByChannel."""
+        """ "agent" → kfsession/create (65402 kf not bound, 65415 kf offline). A user another kf
+        serves (getsession) is moved the only way the platform allows: kfsession/close for that kf,
+        then create for the new one; when the create is refused the user goes back to the first kf
+        and the refusal is raised. MP has no API to queue a user or hand it back to a bot:
+        UnsupportedByChannel."""
         if target != "agent":
             raise UnsupportedByChannel(f"MP cannot hand a conversation to {target!r}", field="target")
         if not agent_source_id:
             raise InvalidRequest("handover to an agent needs the kf_account", field="agent_source_id")
-        await self.client.create_session(agent_source_id, ref.contact_source_id)
+        openid = ref.contact_source_id
+        current = (await self.client.get_session(openid)).kf_account
+        if current and current != agent_source_id:
+            await self.client.close_session(current, openid)
+            try:
+                await self.client.create_session(agent_source_id, openid)
+            except PlatformError:
+                try:
+                    await self.client.create_session(current, openid)
+                except PlatformError as exc:
+                    log.warning("could not give %s back to %s after a refused move: %s", openid, current, exc)
+                raise
+        else:
+            await self.client.create_session(agent_source_id, openid)
         return self._change(ref, ConversationStatus.OPEN, "kfsession", agent_source_id)
 
     async def resolve(self, ref: ConversationRef) -> StateChange:
@@ -212,6 +196,13 @@ class MpChannel:
         if any(case.openid == ref.contact_source_id for case in waiting.waitcaselist):
             return self._change(ref, ConversationStatus.QUEUED, "waitcase", "")
         return self._change(ref, ConversationStatus.PENDING, "none", "")
+
+    async def waiting(self) -> tuple[list[str], bool]:
+        """getwaitcase: the openids waiting for a kf, earliest first, and whether that is all of them
+        (the platform lists only the earliest 100 while `count` says how many wait)."""
+        found = await self.client.wait_cases()
+        openids = [case.openid for case in found.waitcaselist if case.openid]
+        return openids, found.count <= len(openids)
 
     def _change(
         self, ref: ConversationRef, status: ConversationStatus, state: str, assignee: str | None
@@ -286,7 +277,9 @@ class MpChannel:
         """Temporary media for sends (valid 3 days; MP has no "file" kind); returns the media_id."""
         if kind == "file":
             raise UnsupportedByChannel("MP kefu cannot send files", field="type")
-        return (await self.client.upload_media(kind, (filename, content, content_type))).media_id
+        return (
+            await self.client.upload_media(kind, (filename, content, content_type))
+        ).id  # thumbs answer thumb_media_id
 
     async def add_agent(self, kf_account: str, nickname: str) -> None:
         """kfaccount/add ("prefix@<wechat id>"; 65403 bad nickname, 65404 bad account, 65406 exists)."""

@@ -1,4 +1,4 @@
-"""MP callback XML (already verified and decrypted) → the unified model (DESIGN.md §3, API.md §4).
+"""MP callback XML (already verified and decrypted) → the unified model (docs/architecture.md §3, docs/platforms.md §4).
 
 User messages become incoming messages (source_id = MsgId) that open the 48 h reply window;
 events become activity items (source_id = "FromUserName:CreateTime:Event") and the kf session
@@ -23,10 +23,19 @@ from gateway.domain import (
     StateChange,
     WindowTrigger,
 )
-from gateway.errors import XmlParseError
-from gateway.wechat.xmlmsg import parse_xml
+from gateway.wechat.xmlmsg import (
+    FieldCheck,
+    MalformedCallback,
+    check_fields,
+    digits,
+    epoch,
+    ident,
+    number,
+    parse_xml,
+    text,
+)
 
-# Events that open the short custom/send grant (API.md §4.2: click, scancode_push, scancode_waitmsg,
+# Events that open the short custom/send grant (docs/platforms.md §4.2: click, scancode_push, scancode_waitmsg,
 # subscribe, QR scan). VIEW, location and picture events grant nothing.
 EVENT_TRIGGERS = {
     "subscribe": WindowTrigger.SUBSCRIBE,
@@ -36,6 +45,48 @@ EVENT_TRIGGERS = {
     "SCAN": WindowTrigger.SCAN,
 }
 SESSION_EVENTS = ("kf_create_session", "kf_switch_session", "kf_close_session")
+
+# What the gateway reads of an MP callback, with the platform's types (docs/platforms.md §4, §5.5). Ids are
+# visible ASCII, bounded by the widest the platform hands out (an openid is 28 characters, a kf_account
+# "prefix@wechat-id" at most 41, media ids 64) with room to spare, and never past the columns they
+# reach: an event's source_id "FromUserName:CreateTime:Event" stays within messages.source_id (128).
+# Text has no bound but the document's: it is stored in full (Text and JSON columns).
+FIELDS: dict[str, FieldCheck] = {
+    "ToUserName": ident(64),
+    "FromUserName": ident(64),
+    "CreateTime": epoch,
+    "MsgType": ident(32),
+    "MsgId": digits(20),  # a 64-bit integer
+    "MsgID": digits(20),
+    "Event": ident(48),
+    "Content": text,
+    "bizmsgmenuid": text,
+    "MediaId": ident(256),
+    "ThumbMediaId": ident(256),
+    "PicUrl": text,
+    "Format": text,
+    "Recognition": text,
+    "Location_X": number(-90, 90),
+    "Location_Y": number(-180, 180),
+    "Scale": number(),
+    "Label": text,
+    "Title": text,
+    "Description": text,
+    "Url": text,
+    "FileKey": text,
+    "FileMd5": text,
+    "FileTotalLen": digits(20),
+    "EventKey": text,
+    "Ticket": text,
+    "MenuId": text,
+    "Latitude": number(-90, 90),
+    "Longitude": number(-180, 180),
+    "Precision": number(),
+    "KfAccount": ident(128),
+    "FromKfAccount": ident(128),
+    "ToKfAccount": ident(128),
+}
+REQUIRED = ("FromUserName", "MsgType", "CreateTime")
 
 
 def _text(fields: dict[str, Any], name: str) -> str | None:
@@ -57,16 +108,17 @@ def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
 def event_key(fields: dict[str, Any]) -> str:
     """The dedupe key of a callback: MsgId for messages, FromUserName:CreateTime:Event for events.
 
-    This is the platform's own dedupe advice and DESIGN.md's contract. Its known limit: two different
+    This is the platform's own dedupe advice and docs/architecture.md's contract. Its known limit: two different
     events of one user in the same second (two menu clicks) share a key, so the second is taken for
     a retry (tests/reliability/test_callback_replay.py records it as an expected failure).
     """
+    created = str(fields.get("CreateTime", "")).strip()  # FIELDS allows whitespace around numbers
     if fields.get("MsgType") == "event":
-        return f"{fields.get('FromUserName', '')}:{fields.get('CreateTime', '')}:{fields.get('Event', '')}"
+        return f"{fields.get('FromUserName', '')}:{created}:{fields.get('Event', '')}"
     msgid = _text(fields, "MsgId") or _text(fields, "MsgID")
-    if msgid is None:  # every user message carries MsgId; fall back to the event shape if one does not
-        return f"{fields.get('FromUserName', '')}:{fields.get('CreateTime', '')}:{fields.get('MsgType', '')}"
-    return msgid
+    if msgid is None or not msgid.strip():  # every user message carries MsgId; else the event shape
+        return f"{fields.get('FromUserName', '')}:{created}:{fields.get('MsgType', '')}"
+    return msgid.strip()
 
 
 def _message_content(msgtype: str, f: dict[str, Any]) -> tuple[ContentType, str | None, dict[str, Any], str | None]:
@@ -124,22 +176,23 @@ def _event_attributes(event: str, f: dict[str, Any]) -> dict[str, Any]:
         if (value := _text(f, tag)) is not None:
             attrs[name] = value
     for tag, name in _EVENT_NUMBERS.items():
-        if (number := _number(f.get(tag))) is not None:
-            attrs[name] = number
+        if (found := _number(f.get(tag))) is not None:
+            attrs[name] = found
     return attrs
 
 
-def normalize(fields: dict[str, Any], *, app_id: str, channel_id: int) -> Batch:
+def normalize(fields: dict[str, Any], *, app_id: str, channel_id: int, payload: str | None = None) -> Batch:
     """One decrypted callback → a Batch (one message or one state change).
 
-    Raises XmlParseError (-40002) when FromUserName, MsgType or a numeric CreateTime is missing.
+    Raises MalformedCallback (an XmlParseError, -40002, carrying `payload`) when a field breaks FIELDS
+    or FromUserName, MsgType or CreateTime is missing or empty.
     """
+    check_fields(fields, FIELDS, required=REQUIRED, payload=payload)
     batch = Batch(channel_id=channel_id)
     openid, msgtype = _text(fields, "FromUserName"), _text(fields, "MsgType")
-    created = str(fields.get("CreateTime", "")).strip()
-    if openid is None or msgtype is None or not created.isdigit():
-        raise XmlParseError("MP callback lacks FromUserName, MsgType or a numeric CreateTime")
-    at = datetime.fromtimestamp(int(created), tz=UTC)
+    if openid is None or msgtype is None:
+        raise MalformedCallback("MP callback with an empty FromUserName or MsgType", payload=payload)
+    at = datetime.fromtimestamp(int(fields["CreateTime"].strip()), tz=UTC)
     key = event_key(fields)
     common: dict[str, Any] = {
         "source_id": key,
@@ -184,8 +237,8 @@ def normalize(fields: dict[str, Any], *, app_id: str, channel_id: int) -> Batch:
 def _session_change(event: str, f: dict[str, Any], app_id: str, openid: str, at: datetime) -> StateChange:
     """kf_create_session / kf_switch_session → open with the (new) kf; kf_close_session → resolved."""
     common: dict[str, Any] = {"inbox_source_id": app_id, "contact_source_id": openid, "at": at, "platform_state": event}
-    if event == "kf_close_session":
-        return StateChange(status=ConversationStatus.RESOLVED, **common)
+    if event == "kf_close_session":  # the closing kf rides along: a close by a kf that no longer holds it is stale
+        return StateChange(status=ConversationStatus.RESOLVED, assignee_source_id=_text(f, "KfAccount"), **common)
     assignee = _text(f, "ToKfAccount") if event == "kf_switch_session" else _text(f, "KfAccount")
     return StateChange(status=ConversationStatus.OPEN, assignee_source_id=assignee or "", **common)
 

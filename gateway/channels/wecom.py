@@ -1,6 +1,6 @@
 """WeComChannel: WeCom 微信客服 behind the Channel contract (gateway.channels.base).
 
-Docs: developer.work.weixin.qq.com/document/path/94638 (kf), /96238 (callbacks); API.md §2, §5.4.
+Docs: developer.work.weixin.qq.com/document/path/94638 (kf), /96238 (callbacks); docs/platforms.md §2, §5.4.
 The callback only says "something new on open_kfid X" (with a 10-minute sync Token); content is
 pulled page by page with sync_msg and normalized by gateway.channels.wecom_normalize.
 """
@@ -14,13 +14,10 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import httpx
-
 from gateway.channels.base import (
     AgentInfo,
     CallbackRequest,
     CallbackResult,
-    Capabilities,
     ConversationRef,
     InboxInfo,
     MediaFile,
@@ -29,10 +26,10 @@ from gateway.channels.base import (
     SendResult,
     SyncPage,
 )
-from gateway.channels.wecom_normalize import normalize_items
-from gateway.domain import WECOM_STATE_STATUS, Batch, ContactProfile, InboxChange, StateChange
+from gateway.channels.config import ChannelConfig
+from gateway.channels.wecom_normalize import callback_fields, normalize_items
+from gateway.domain import WECOM_STATE_STATUS, Batch, ChannelKind, ContactProfile, InboxChange, StateChange
 from gateway.errors import (
-    AesKeyError,
     InvalidArgument,
     InvalidRequest,
     SignatureError,
@@ -41,7 +38,7 @@ from gateway.errors import (
 )
 from gateway.wechat.crypto import WeChatCrypto
 from gateway.wechat.http import ApiClient
-from gateway.wechat.tokens import Credential, TokenManager
+from gateway.wechat.tokens import Credential
 from gateway.wechat.wecom_kf import WeComKfClient
 from gateway.wechat.wecom_kf_types import (
     MEDIA_MESSAGES,
@@ -54,14 +51,13 @@ from gateway.wechat.wecom_kf_types import (
     SendPayload,
     TextMsg,
 )
-from gateway.wechat.xmlmsg import parse_xml
 
 # handover target → service_state; the msg_code trans hands out then, and what it is for
 HANDOVER_STATES = {"bot": 1, "queue": 2, "agent": 3}
 CODE_KINDS = {2: "queue", 3: "taken", 4: "closing"}
 _SCENE_RE = re.compile(r"[0-9a-zA-Z_-]{0,32}")
 _MSGID_RE = re.compile(r"[0-9a-zA-Z_-]{1,32}")
-# a reused msgid is answered with 40058 "invalid parameter" (API.md §2.5 only says it must be unique)
+# a reused msgid is answered with 40058 "invalid parameter" (docs/platforms.md §2.5 only says it must be unique)
 DUPLICATE_MSGID_ERRCODES = frozenset({40058})
 SEND_TYPES = frozenset(
     {"text", "image", "voice", "video", "file", "link", "miniprogram", "menu", "location", "business_card", "ca_link"}
@@ -86,57 +82,30 @@ class WeComChannel:
     Secrets: secret (the kf-enabled app's secret), token (callback Token), encoding_aes_key.
     """
 
-    kind: ClassVar[str] = "wecom"
+    kind: ClassVar[ChannelKind] = ChannelKind.WECOM
     display_name: ClassVar[str] = "WeCom 微信客服"
     default_api_base: ClassVar[str] = "https://qyapi.weixin.qq.com"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        pull=True,
-        typing=False,
-        assign_agent=True,
-        handover_queue=True,
-        handover_bot=True,
-        resolve=True,
-        event_codes=True,
-        upgrade_service=True,
-        manage_inboxes=True,
-        manage_agents=True,
-        send_types=SEND_TYPES,
-    )
+    send_types: ClassVar[frozenset[str]] = SEND_TYPES
 
-    def __init__(
-        self,
-        *,
-        channel_id: int,
-        app_id: str,
-        settings: dict[str, Any],
-        secrets: dict[str, str],
-        http: httpx.AsyncClient,
-        tokens: TokenManager,
-    ) -> None:
-        self.channel_id = channel_id
-        self.app_id = app_id
-        self.settings = settings
-        self.callback_token = secrets.get("token", "")
-        self._aes_key = secrets.get("encoding_aes_key") or None
-        self.receive_ids = (app_id, *settings.get("receive_ids", ()))
-        self.welcome_message: str | None = settings.get("welcome_message") or None
-        self.voice_format = int(settings.get("voice_format", 0))
-        api_base = settings.get("api_base") or self.default_api_base
-        self.credential = Credential(kind="wecom", app_id=app_id, secret=secrets.get("secret", ""), api_base=api_base)
-        self.tokens = tokens
-        self.client = WeComKfClient(ApiClient(http, self.credential, tokens))
-        self._crypto: WeChatCrypto | None = None
+    def __init__(self, config: ChannelConfig) -> None:
+        self.config = config
+        self.channel_id = config.channel_id
+        self.app_id = config.app_id
+        self.settings = config.settings
+        self.welcome_message: str | None = config.settings.get("welcome_message") or None
+        self.voice_format = int(config.settings.get("voice_format", 0))
+        self.credential = Credential(
+            kind="wecom", app_id=config.app_id, secret=config.secret, api_base=config.api_base(self.default_api_base)
+        )
+        self.tokens = config.tokens
+        self.client = WeComKfClient(ApiClient(config.http, self.credential, config.tokens, on_call=config.on_call))
 
     # ------------------------------------------------------------------ callbacks
 
     def _crypto_or_fail(self) -> WeChatCrypto:
-        if self._crypto is None:
-            if not self.callback_token:
-                raise SignatureError("channel has no callback token")
-            if not self._aes_key:
-                raise AesKeyError("channel has no EncodingAESKey")
-            self._crypto = WeChatCrypto(self.callback_token, self._aes_key, self.receive_ids)
-        return self._crypto
+        if not self.config.callback_token:
+            raise SignatureError("channel has no callback token")
+        return self.config.crypto()
 
     async def handle_callback(self, request: CallbackRequest) -> CallbackResult:
         """GET: URL check — msg_signature over the encrypted echostr; reply its bare plaintext.
@@ -150,7 +119,7 @@ class WeComChannel:
             plain = crypto.verify_url(signature, timestamp, nonce, q.get("echostr", ""))
             return CallbackResult(reply=plain, event_kind="url_verification")
         payload = crypto.decrypt_message(request.body, signature, timestamp, nonce)
-        fields = parse_xml(payload)
+        fields = callback_fields(payload)  # the signature held: a bad document is a MalformedCallback
         msg_type, event = str(fields.get("MsgType", "")), str(fields.get("Event", ""))
         kind = f"event:{event}" if msg_type == "event" else msg_type
         # the platform re-encrypts a redelivery with fresh randomness, but the plaintext is the same
@@ -225,9 +194,6 @@ class WeComChannel:
                 return SendResult(source_id=msgid, duplicate=True, raw={"errcode": exc.errcode, "errmsg": exc.errmsg})
             raise
         return SendResult(source_id=sent or msgid, raw={"msgid": sent})
-
-    async def typing(self, ref: ConversationRef, on: bool) -> None:
-        raise UnsupportedByChannel("WeCom kf has no typing indicator")
 
     # ------------------------------------------------------------------ session state
 
@@ -423,7 +389,7 @@ def outbound_payload(message: OutboundMessage) -> SendPayload:
         return TextMsg(content=content)
     if kind in MEDIA_MESSAGES:
         (media_id,) = _need(message, "media_id")
-        return MEDIA_MESSAGES[kind](media_id=media_id)  # type: ignore[call-arg]
+        return MEDIA_MESSAGES[kind](media_id=media_id)
     if kind == "link":
         url, thumb = _need(message, "url", "thumb_media_id")
         return LinkMsg(

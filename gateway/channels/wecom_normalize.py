@@ -1,4 +1,4 @@
-"""WeCom kf sync_msg items → gateway.domain types (API.md §2.4). Pure functions, no I/O.
+"""WeCom kf sync_msg items → gateway.domain types (docs/platforms.md §2.4). Pure functions, no I/O.
 
 Every item is kept: known msgtypes get a content type and normalized `content_attributes`, unknown
 ones (meeting, schedule, note, whatever comes next) become content_type `unknown` with `raw` intact.
@@ -9,7 +9,7 @@ Origin 3 = customer (incoming), 5 = servicer in the WeCom client (outgoing, agen
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from gateway.domain import (
     StateChange,
     WindowTrigger,
 )
+from gateway.wechat.xmlmsg import FieldCheck, check_fields, epoch, ident, parse_verified
 
 ORIGIN_CUSTOMER, ORIGIN_SYSTEM, ORIGIN_SERVICER = 3, 4, 5
 MEDIA_TYPES = {
@@ -52,6 +53,26 @@ FAIL_REASONS = {
 }
 
 Attrs = dict[str, Any]
+
+# What the gateway reads of a (decrypted) kf callback, with the documented bounds (docs/platforms.md §2.4):
+# open_kfid ≤ 64 bytes, the sync Token ≤ 128 bytes (sync_cursors holds 128 and 256). Other events on the
+# same URL are only stored.
+CALLBACK_FIELDS: dict[str, FieldCheck] = {
+    "ToUserName": ident(64),
+    "CreateTime": epoch,
+    "MsgType": ident(32),
+    "Event": ident(48),
+    "Token": ident(128),
+    "OpenKfId": ident(64),
+    "AuthAddOpenKfId": ident(64, repeat=True),
+    "AuthDelOpenKfId": ident(64, repeat=True),
+}
+
+
+def callback_fields(payload: str) -> dict[str, Any]:
+    """A verified callback's plaintext → its fields; MalformedCallback (carrying `payload`) when it
+    is no XML or a field breaks CALLBACK_FIELDS."""
+    return check_fields(parse_verified(payload), CALLBACK_FIELDS, payload=payload)
 
 
 def _str(value: Any) -> str:
@@ -120,7 +141,7 @@ def menu_items(items: Iterable[Any]) -> list[Attrs]:
         if not isinstance(item, dict):
             continue
         kind = _str(item.get("type"))
-        body = item.get(kind) if isinstance(item.get(kind), dict) else {}
+        body = found if isinstance(found := item.get(kind), dict) else {}
         entry: Attrs = {"type": kind, "content": _str(body.get("content"))}
         for key in ("id", "url", "appid", "pagepath", "no_newline"):
             if key in body:
@@ -188,7 +209,7 @@ def _merged(p: Attrs) -> tuple[ContentType, str | None, Attrs]:
         msgtype = _str(entry.get("msgtype"))
         text = ""
         if isinstance(inner, dict):
-            body = inner.get(msgtype) if isinstance(inner.get(msgtype), dict) else {}
+            body = found if isinstance(found := inner.get(msgtype), dict) else {}
             text = _str(body.get("content") or body.get("title"))
         items.append(
             {
@@ -223,7 +244,7 @@ PAYLOADS: dict[str, Callable[[Attrs], tuple[ContentType, str | None, Attrs]]] = 
 def normalize_message(item: dict[str, Any]) -> InboundMessage:
     """A non-event item (any msgtype, known or not) → InboundMessage with the item as `raw`."""
     msgtype = _str(item.get("msgtype"))
-    payload = item.get(msgtype) if isinstance(item.get(msgtype), dict) else {}
+    payload = found if isinstance(found := item.get(msgtype), dict) else {}
     media_id = None
     if msgtype in MEDIA_TYPES:
         media_id = _str(payload.get("media_id")) or None
@@ -259,7 +280,11 @@ def normalize_message(item: dict[str, Any]) -> InboundMessage:
 
 def normalize_item(item: dict[str, Any], batch: Batch, seq: int = 0) -> None:
     """Add what one sync_msg item means to `batch`; everything it yields carries `seq` (page order)."""
-    lists = (batch.messages, batch.state_changes, batch.message_updates)
+    lists: tuple[Sequence[InboundMessage | StateChange | MessageUpdate], ...] = (
+        batch.messages,
+        batch.state_changes,
+        batch.message_updates,
+    )
     before = [len(entries) for entries in lists]
     if item.get("msgtype") == "event" and isinstance(item.get("event"), dict):
         normalize_event(item, batch)
@@ -372,13 +397,13 @@ def normalize_event(item: dict[str, Any], batch: Batch) -> None:
                     platform_state=known[1],
                     assignee_source_id="" if change_type == 3 else new,
                     event_code=code,
-                    event_code_kind=CODE_KINDS.get(change_type) if code else None,
+                    event_code_kind=CODE_KINDS.get(change_type) if code and isinstance(change_type, int) else None,
                 )
             )
     elif kind == "msg_send_fail":
         fail_type = event.get("fail_type")
-        code = fail_type if isinstance(fail_type, int) else None
-        reason = FAIL_REASONS.get(code, f"fail_type_{fail_type}") if code is not None else "unknown"
+        fail_code = fail_type if isinstance(fail_type, int) else None
+        reason = FAIL_REASONS.get(fail_code, f"fail_type_{fail_type}") if fail_code is not None else "unknown"
         msgid = _str(event.get("fail_msgid"))
         batch.messages.append(
             _activity(
@@ -389,7 +414,9 @@ def normalize_event(item: dict[str, Any], batch: Batch) -> None:
             )
         )
         batch.message_updates.append(
-            MessageUpdate(inbox_source_id=inbox, message_source_id=msgid, at=at, failed_reason=reason, failed_code=code)
+            MessageUpdate(
+                inbox_source_id=inbox, message_source_id=msgid, at=at, failed_reason=reason, failed_code=fail_code
+            )
         )
     elif kind in ("user_recall_msg", "servicer_recall_msg"):
         msgid = _str(event.get("recall_msgid"))

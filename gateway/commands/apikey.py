@@ -38,8 +38,9 @@ def create(name: str, scope: str) -> None:
 
     row, key = run(_with_session(lambda session: create_key(session, name=name, scope=scope)))
     click.echo(key)
-    click.echo(f"API key {row.id} ({row.prefix}…, scope {scope}) created; store it now, it is not shown again.",
-               err=True)
+    click.echo(
+        f"API key {row.id} ({row.prefix}…, scope {scope}) created; store it now, it is not shown again.", err=True
+    )
 
 
 @apikey.command("list")

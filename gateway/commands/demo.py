@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import os
 import random
+import secrets
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
+import uvicorn
 
 DEMO_DB = "kefu-gateway-demo.db"
 
@@ -22,13 +25,22 @@ DEMO_DB = "kefu-gateway-demo.db"
 @click.option("--customers", type=int, default=8, show_default=True)
 @click.option("--keep", is_flag=True, help=f"Keep ./{DEMO_DB} from an earlier run (default: start fresh).")
 @click.option("--duration", type=float, default=0, help="Stop after this many seconds (0: run until Ctrl-C).")
-def demo(port: int, host: str, seed: int, rate: float, customers: int, keep: bool, duration: float) -> None:
+@click.option("--operator-password", help="Password of the demo operator (default: a random one, printed).")
+def demo(
+    port: int,
+    host: str,
+    seed: int,
+    rate: float,
+    customers: int,
+    keep: bool,
+    duration: float,
+    operator_password: str | None,
+) -> None:
     """Run the gateway against the simulator with seeded channels and customers chatting."""
     from gateway.logs import configure_logging
     from gateway.settings import Settings
 
-    env = dict(os.environ)
-    env.setdefault("GATEWAY_DATABASE_URL", f"sqlite+aiosqlite:///{Path.cwd() / DEMO_DB}")
+    env = demo_env()
     env.setdefault("GATEWAY_SYNC_POLL_INTERVAL", "10")
     env.setdefault("GATEWAY_PUBLIC_URL", f"http://{host}:{port}")
     settings = Settings.from_env(env, demo=True)
@@ -36,20 +48,49 @@ def demo(port: int, host: str, seed: int, rate: float, customers: int, keep: boo
     if not keep and settings.database.url.endswith(DEMO_DB):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
-    asyncio.run(_run(settings, host, port, seed, rate, customers, duration))
+    from gateway.db.passwords import check_password
+    from gateway.errors import InvalidRequest
+
+    password = operator_password or secrets.token_urlsafe(12)
+    try:
+        check_password(password)
+    except InvalidRequest as exc:
+        raise click.BadParameter(exc.message, param_hint="--operator-password") from None
+    asyncio.run(_run(settings, host, port, seed, rate, customers, duration, password))
 
 
-async def _run(settings, host: str, port: int, seed: int, rate: float, customers: int, duration: float) -> None:
+def demo_env() -> dict[str, str]:
+    """The environment the demo runs with: ./kefu-gateway-demo.db and development settings (docs/security.md):
+    channels call the simulator on loopback, webhooks may go to a receiver on this machine over http.
+    Also what `import mp-history --demo` and `export --demo` use to open the demo's database."""
+    env = dict(os.environ)
+    env.setdefault("GATEWAY_DATABASE_URL", f"sqlite+aiosqlite:///{Path.cwd() / DEMO_DB}")
+    env.setdefault("GATEWAY_ALLOW_CUSTOM_API_BASE", "1")
+    env.setdefault("GATEWAY_WEBHOOK_ALLOW_HTTP", "1")
+    env.setdefault("GATEWAY_WEBHOOK_ALLOWED_TARGETS", "127.0.0.0/8,::1,localhost")
+    return env
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves SIGINT/SIGTERM to the demo, which stops both servers itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _run(
+    settings, host: str, port: int, seed: int, rate: float, customers: int, duration: float, password: str
+) -> None:
     import httpx
-    import uvicorn
 
     from gateway import demo as scenario
     from gateway.api.app import create_app
     from gateway.db import migrate
     from gateway.db.repositories.apikeys import create_key
     from gateway.runtime import Runtime
-    from gateway.simulator import World, create_simulator_app
-    from gateway.simulator.driver_client import SimDriver
+    from kefu_sim import SimDriver, World
+    from kefu_sim import create_app as create_simulator_app
 
     await migrate.upgrade_async(settings.database.url)
     sim_port = port + 1
@@ -61,9 +102,10 @@ async def _run(settings, host: str, port: int, seed: int, rate: float, customers
     )
     async with runtime.db.session() as session:
         _, key = await create_key(session, name="demo", scope="admin")
+    email = await scenario.ensure_operator(runtime.db, password)
 
     servers = [
-        uvicorn.Server(
+        _QuietServer(
             uvicorn.Config(
                 create_simulator_app(World(seed=seed)),
                 host=host,
@@ -73,7 +115,7 @@ async def _run(settings, host: str, port: int, seed: int, rate: float, customers
                 lifespan="on",
             )
         ),
-        uvicorn.Server(
+        _QuietServer(
             uvicorn.Config(
                 create_app(settings, runtime=runtime),
                 host=host,
@@ -84,8 +126,6 @@ async def _run(settings, host: str, port: int, seed: int, rate: float, customers
             )
         ),
     ]
-    for server in servers:
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     tasks = [asyncio.create_task(server.serve()) for server in servers]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -103,8 +143,8 @@ async def _run(settings, host: str, port: int, seed: int, rate: float, customers
     async with httpx.AsyncClient(base_url=sim_base, timeout=10) as sim:
         driver = SimDriver(sim)
         await scenario.seed(driver, state, api_base, rng=random.Random(seed), customers=customers)
-        await scenario.seed_mp_kf(await runtime.channel(state.mp_channel_id), driver)
-        for line in scenario.summary_lines(api_base, key, sim_base):
+        await scenario.seed_mp_kf(await runtime.channels.get(state.mp_channel_id), driver)
+        for line in scenario.summary_lines(api_base, key, sim_base, (email, password)):
             click.echo(line)
         chatter = asyncio.create_task(scenario.chatter(driver, state, rate=rate, seed=seed, stop=stop))
         if duration:

@@ -31,11 +31,12 @@ def normalize(platform: str, app_id: str, file: BinaryIO) -> None:
 
     Unknown message types are kept (content_type "unknown", raw payload included), never dropped.
     """
+    from gateway.domain import ChannelKind
     from gateway.errors import GatewayError
 
     raw = file.read()
     try:
-        if platform == "wecom":
+        if platform == ChannelKind.WECOM:
             from gateway.channels.wecom_normalize import normalize_sync_response
 
             try:

@@ -11,7 +11,7 @@ from gateway.commands import run
 
 
 def _uvicorn_options(workers: int) -> dict[str, object]:
-    """uvloop + httptools where available (DESIGN.md §6: the server choice moves the ceiling ~4×)."""
+    """uvloop + httptools where available (docs/architecture.md §6: the server choice moves the ceiling ~4×)."""
     options: dict[str, object] = {"log_config": None, "access_log": False, "workers": workers}
     try:
         import uvloop  # noqa: F401
@@ -93,14 +93,14 @@ def simulator(host: str, port: int, seed: int, state_file: str | None) -> None:
     """The simulated WeCom (/wecom) + MP (/mp) platform with its driver API (/_sim)."""
     import uvicorn
 
-    from gateway.simulator import World, create_simulator_app
+    from kefu_sim import World, create_app
 
     world = World(seed=seed)
     if state_file:
         with open(state_file, "rb") as fh:
             world = World.load(fh.read(), frozen=False)
     click.echo(f"simulator on http://{host}:{port}  (WeCom base /wecom, MP base /mp, driver /_sim)")
-    uvicorn.run(create_simulator_app(world), host=host, port=port, **_uvicorn_options(1))  # type: ignore[arg-type]
+    uvicorn.run(create_app(world), host=host, port=port, **_uvicorn_options(1))  # type: ignore[arg-type]
 
 
 @click.command("sync")
@@ -118,7 +118,7 @@ def sync(once: bool) -> None:
         runtime = Runtime(settings)
         try:
             if once:
-                for channel_id, stream in await runtime.wecom_streams():
+                for channel_id, stream in await runtime.syncer.known_streams():
                     stored = await runtime.syncer.sync_stream(channel_id, stream)
                     click.echo(f"channel {channel_id} {stream}: {max(stored, 0)} new messages")
                 await runtime.jobs.drain()

@@ -5,6 +5,10 @@ and every write transaction (`Database.session()`) starts with BEGIN IMMEDIATE: 
 writer, and taking the write lock up front turns "database is locked" upgrade failures into a short
 wait. Read sessions (`Database.sessions()`, which never commit) start a plain deferred BEGIN, so
 readers see a WAL snapshot and never queue behind a writer.
+
+A connection is waited for at most `pool_timeout` seconds (SQLAlchemy's TimeoutError, answered 503
+`overloaded` by the API). `Database.reserved()` opens a second, small engine on the same database:
+the callback writer's, so no amount of REST traffic can hold the connections callbacks need.
 """
 
 from __future__ import annotations
@@ -51,30 +55,39 @@ def _json_dumps(value: Any) -> str:
 JSON_CODEC: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": msgspec.json.decode}
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 10, pool_timeout: float = 30.0) -> AsyncEngine:
     url = normalize_database_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        memory = parsed.database in (None, "", ":memory:")
+        pooling: dict[str, Any] = (
+            {"poolclass": NullPool}
+            if memory
+            else {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": pool_timeout}
+        )
         engine = create_async_engine(
-            url,
-            echo=echo,
-            poolclass=NullPool if parsed.database in (None, "", ":memory:") else None,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            **JSON_CODEC,
+            url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pooling, **JSON_CODEC
         )
         _sqlite_setup(engine)
         return engine
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **JSON_CODEC
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
+        **JSON_CODEC,
     )
 
 
 class Database:
     """The engine plus a session factory; one per process (tests make their own)."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10, pool_timeout: float = 30.0) -> None:
         self.url = normalize_database_url(url)
-        self.engine = create_engine(self.url, echo=echo, pool_size=pool_size)
+        self.echo = echo
+        self.engine = create_engine(self.url, echo=echo, pool_size=pool_size, pool_timeout=pool_timeout)
         # sessions(): reads (never committed; deferred BEGIN on SQLite). session(): one write transaction.
         self.sessions = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, autoflush=False
@@ -94,6 +107,10 @@ class Database:
         """A session whose transaction commits on success and rolls back on error."""
         async with self._write_sessions() as session, session.begin():
             yield session
+
+    def reserved(self, pool_size: int) -> Database:
+        """A Database of its own (engine and pool) on the same database: capacity kept for one user."""
+        return Database(self.url, echo=self.echo, pool_size=pool_size)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

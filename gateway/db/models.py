@@ -7,7 +7,7 @@ come from the MetaData naming convention so SQLite and PostgreSQL agree and auto
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -15,40 +15,20 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gateway.db.types import BigId, Json, UTCDateTime, utcnow
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: Json, list[Any]: Json}
-
-
-def _id() -> Mapped[int]:
-    return mapped_column(BigId, primary_key=True, autoincrement=True)
-
-
-def _created() -> Mapped[datetime]:
-    return mapped_column(default=utcnow)
-
-
-def _updated() -> Mapped[datetime]:
-    return mapped_column(default=utcnow, onupdate=utcnow)
+from gateway.db import cutover as _cutover  # noqa: F401  (registers the cutover tables on Base)
+from gateway.db import people as _people  # noqa: F401  (registers the people tables on Base)
+from gateway.db.base import Base
+from gateway.db.base import created_column as _created
+from gateway.db.base import id_column as _id
+from gateway.db.base import updated_column as _updated
+from gateway.db.types import BigId, utcnow
 
 
 class Channel(Base):
@@ -174,6 +154,14 @@ class Conversation(Base):
         Index("ix_conversations_inbox_last_activity", "inbox_id", "last_activity_at", "id"),
         Index("ix_conversations_inbox_status_last_activity", "inbox_id", "status", "last_activity_at", "id"),
         Index("ix_conversations_assignee_status_last_activity", "assignee_id", "status", "last_activity_at", "id"),
+        Index("ix_conversations_operator_status_last_activity", "operator_id", "status", "last_activity_at", "id"),
+        Index("ix_conversations_operator_last_activity", "operator_id", "last_activity_at", "id"),  # assignee=me
+        # sort=waiting, after a status or alone
+        Index("ix_conversations_status_waiting_since", "status", "waiting_since", "id"),
+        Index("ix_conversations_waiting_since", "waiting_since", "id"),
+        # the unread total (all, mine, unassigned): covers what it reads of each live conversation,
+        # so SQLite reads no table row per conversation (gateway.db.repositories.reading)
+        Index("ix_conversations_status_unread", "status", "operator_id", "assignee_id", "incoming_count"),
     )
     id: Mapped[int] = _id()
     inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id", ondelete="CASCADE"))
@@ -183,7 +171,16 @@ class Conversation(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     platform_state: Mapped[str | None] = mapped_column(String(32))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
-    # reply window (gateway.policy reads only these)
+    # the person assigned (gateway.db.people); `assignee_id` is the platform's agent, when it has one
+    operator_id: Mapped[int | None] = mapped_column(BigInteger)  # operators.id (no FK: see migration 0007)
+    # for lists: the newest incoming or outgoing message, never an activity line or a note (no FK:
+    # messages point back here), the number of customer messages (unread = incoming_count -
+    # read_states.read_incoming), and since when the customer has waited for an answer (their
+    # oldest message after the last reply; NULL if none)
+    last_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    incoming_count: Mapped[int] = mapped_column(Integer, default=0)
+    waiting_since: Mapped[datetime | None] = mapped_column()
+    # reply window (gateway.outbound.policy reads only these)
     # Two grants, as the platforms count them: a contact message opens 48 h / 5 replies (WeCom and
     # MP); an MP menu click, subscribe or scan opens 1 min / 3 replies, spent first.
     last_incoming_at: Mapped[datetime | None] = mapped_column()
@@ -193,6 +190,8 @@ class Conversation(Base):
     event_code: Mapped[str | None] = mapped_column(String(128))  # WeCom send_msg_on_event code
     event_code_kind: Mapped[str | None] = mapped_column(String(16))
     event_code_at: Mapped[datetime | None] = mapped_column()
+    # when the platform's session state was last read (gateway.inbound.sessions)
+    state_checked_at: Mapped[datetime | None] = mapped_column()
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_reply_at: Mapped[datetime | None] = mapped_column()
     resolved_at: Mapped[datetime | None] = mapped_column()
@@ -221,6 +220,7 @@ class Message(Base):
     message_type: Mapped[str] = mapped_column(String(16))
     sender_type: Mapped[str] = mapped_column(String(16))
     sender_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    operator_id: Mapped[int | None] = mapped_column(BigInteger)  # the author (operators.id; no FK, see 0007)
     content_type: Mapped[str] = mapped_column(String(32))
     content: Mapped[str | None] = mapped_column(Text)
     content_attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -253,6 +253,8 @@ class Media(Base):
     filename: Mapped[str | None] = mapped_column(String(256))
     expires_at: Mapped[datetime | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(Text)
+    # derived files next to the original: "playable" (voice a browser plays), "thumb" (image preview)
+    variants: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
@@ -286,13 +288,27 @@ class InboundEvent(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+_LANE_UNFINISHED = "status IN ('pending', 'running') AND lane IS NOT NULL"
+
+
 class Job(Base):
     """The outbox: sends, webhook deliveries, media downloads, pulls. Claimed with SKIP LOCKED."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_run_at", "status", "run_at"),)
+    __table_args__ = (
+        Index("ix_jobs_status_run_at", "status", "run_at"),
+        Index(
+            "ix_jobs_lane_unfinished",
+            "lane",
+            "id",
+            postgresql_where=text(_LANE_UNFINISHED),
+            sqlite_where=text(_LANE_UNFINISHED),
+        ),
+    )
     id: Mapped[int] = _id()
     kind: Mapped[str] = mapped_column(String(32))
+    # jobs of one lane (a conversation's sends: "conv:<id>") run one at a time, in id order
+    lane: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | running | done | failed
     dedupe_key: Mapped[str | None] = mapped_column(String(256), unique=True)

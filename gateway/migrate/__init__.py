@@ -1,1 +1,1 @@
-"""Migration tools: MP msgrecord history import (with identity merge) and the JSONL export."""
+"""Migration tools: the MP msgrecord history import (no overlap with live traffic) and the JSONL export."""

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from gateway.db.engine import Database
 from gateway.db.models import Agent, Channel, Contact, ContactIdentity, Conversation, Inbox, Message
+from gateway.errors import ChannelNotFound
 
 PAGE = 200
 
@@ -146,6 +147,13 @@ async def _messages(
                 item["raw"] = m.raw
             yield item
         after = batch[-1].id
+
+
+async def check_channel(db: Database, channel_id: int) -> None:
+    """A --channel that names no channel is an error, not an empty export."""
+    async with db.sessions() as session:
+        if await session.get(Channel, channel_id) is None:
+            raise ChannelNotFound(f"channel {channel_id} not found (see `kefu-gateway channel list`)")
 
 
 async def export_jsonl(

@@ -1,10 +1,13 @@
 """Callback signatures and the AES envelope of WeCom and MP callbacks, both directions.
 
-The scheme (API.md §5): msg_signature = sha1(sorted [token, timestamp, nonce, encrypt]);
+The scheme (docs/platforms.md §5): msg_signature = sha1(sorted [token, timestamp, nonce, encrypt]);
 plaintext = random(16) ‖ uint32be(len(msg)) ‖ msg ‖ receive_id, PKCS#7-padded to 32-byte
 blocks, AES-256-CBC with iv = key[:16], base64. MP's plain `signature` is sha1 over the sorted
 [token, timestamp, nonce] only. Every failure raises a CallbackError subclass carrying the
 WXBizMsgCrypt code (-40001 … -40011); nothing here raises a bare exception.
+
+Both signatures cover the `timestamp` query parameter, so `check_timestamp` can bound how old (or
+how far ahead) a verified callback may be: a captured request replayed later is refused.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from gateway.errors import (
     AesKeyError,
     Base64DecodeError,
     BufferError_,
+    CallbackError,
     DecryptError,
     EncryptError,
     ReceiveIdError,
@@ -48,6 +52,30 @@ def check_plain_signature(token: str, signature: str, timestamp: str, nonce: str
     expected = sha1_signature(token, timestamp, nonce)
     if not hmac.compare_digest(expected.encode(), (signature or "").lower().encode()):
         raise SignatureError("signature does not match token/timestamp/nonce")
+
+
+class StaleCallback(CallbackError):
+    """A verified callback signed too far from now: a replay, or a clock that is off (400)."""
+
+    code = "callback_stale"
+
+
+def check_timestamp(timestamp: str, *, now: float, max_age: float) -> None:
+    """The signed `timestamp` (epoch seconds) must lie within `max_age` seconds of `now`, either way.
+
+    `max_age` <= 0 turns the check off. Raises StaleCallback.
+    """
+    if max_age <= 0:
+        return
+    raw = (timestamp or "").strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+        raise StaleCallback("the callback's timestamp is not epoch seconds")
+    skew = int(raw) - now
+    if abs(skew) > max_age:
+        direction = "old" if skew < 0 else "ahead"
+        raise StaleCallback(
+            f"the callback's timestamp is {abs(skew):.0f} s {direction}; at most {max_age:.0f} s is accepted"
+        )
 
 
 def decode_aes_key(encoding_aes_key: str) -> bytes:
@@ -112,9 +140,7 @@ class WeChatCrypto:
 
     # ------------------------------------------------------------------ AES layer
 
-    def encrypt(
-        self, plaintext: str | bytes, *, random16: bytes | None = None, receive_id: str | None = None
-    ) -> str:
+    def encrypt(self, plaintext: str | bytes, *, random16: bytes | None = None, receive_id: str | None = None) -> str:
         """Encrypt one message for the wire; `random16` is fixed only by known-answer tests."""
         try:
             msg = plaintext.encode() if isinstance(plaintext, str) else bytes(plaintext)
@@ -213,9 +239,7 @@ class WeChatCrypto:
                 f"<TimeStamp>{escape(timestamp)}</TimeStamp>"
                 f"<Nonce>{_cdata(nonce)}</Nonce></xml>"
             )
-        return EncryptedMessage(
-            xml=xml, encrypt=encrypt, msg_signature=signature, timestamp=timestamp, nonce=nonce
-        )
+        return EncryptedMessage(xml=xml, encrypt=encrypt, msg_signature=signature, timestamp=timestamp, nonce=nonce)
 
 
 def _b64decode(value: str) -> bytes:

@@ -1,7 +1,7 @@
 """The one request path of both Tencent APIs: token injection, errcode → exception, careful retries.
 
-* `access_token` always travels in the query (API.md §0).
-* `errcode != 0` raises the registered PlatformError subclass (gateway.errors).
+* `access_token` always travels in the query (docs/platforms.md §0).
+* `errcode != 0` raises the class the errcode registry names (gateway/wechat/errcodes.py).
 * Token errors (40001/40014/42001) invalidate the token, refresh it and retry once — safe for
   every call, because the platform refused the request before doing anything.
 * `-1`, HTTP 5xx and timeouts are retried with exponential backoff only when the caller says the
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +22,9 @@ from typing import Any
 import httpx
 import msgspec
 
-from gateway.errors import PlatformError, TokenError, TransportError, platform_error
+from gateway.backoff import exponential, full_jitter
+from gateway.errors import PlatformError, TransportError
+from gateway.wechat.errcodes import platform_error
 from gateway.wechat.tokens import Credential, TokenManager
 
 log = logging.getLogger(__name__)
@@ -38,13 +40,14 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Exponential backoff with full jitter for retry number `attempt` (1-based)."""
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+        return full_jitter(exponential(attempt, base=self.base_delay, cap=self.max_delay))
 
 
 class ApiClient:
     """Requests for one credential against one API base (the real host or the simulator).
 
-    `on_call(path, outcome)` is an optional hook for metrics (outcome: "ok", an errcode, "transport").
+    `on_call(path, outcome, seconds)` is an optional hook for metrics, once per attempt (outcome: "ok",
+    an errcode, "transport"; seconds: that attempt's round trip).
     """
 
     def __init__(
@@ -55,7 +58,7 @@ class ApiClient:
         *,
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
-        on_call: Callable[[str, str], None] | None = None,
+        on_call: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self.http = http
         self.credential = credential
@@ -113,6 +116,7 @@ class ApiClient:
         while True:
             attempt += 1
             token = await self.tokens.get(self.credential)
+            started = time.perf_counter()
             try:
                 response = await self._send(method, path, token, params, body, files)
                 errcode, errmsg = _errcode(response)
@@ -124,11 +128,11 @@ class ApiClient:
                     continue
                 if errcode:
                     raise platform_error(errcode, errmsg, path=path)
-                self._note(path, "ok")
+                self._note(path, "ok", started)
                 return response
             except PlatformError as exc:
-                self._note(path, "transport" if exc.errcode is None else str(exc.errcode))
-                if isinstance(exc, TokenError) or not (exc.transient and idempotent) or attempt >= self.retry.attempts:
+                self._note(path, "transport" if exc.errcode is None else str(exc.errcode), started)
+                if not (exc.transient and idempotent) or attempt >= self.retry.attempts:
                     raise
                 if exc.errcode not in (None, -1):  # rate limits: the caller backs off, not us
                     raise
@@ -175,9 +179,9 @@ class ApiClient:
             raise TransportError("response is not a JSON object", path=path)
         return data
 
-    def _note(self, path: str, outcome: str) -> None:
+    def _note(self, path: str, outcome: str, started: float) -> None:
         if self.on_call is not None:
-            self.on_call(path, outcome)
+            self.on_call(path, outcome, time.perf_counter() - started)
 
 
 def _errcode(response: httpx.Response) -> tuple[int, str]:

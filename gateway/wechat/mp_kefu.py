@@ -1,7 +1,7 @@
 """MpKefuClient: the Official Account (公众号) legacy customer-service API, one method per endpoint.
 
 Docs: developers.weixin.qq.com/doc/service/api/customer/ (servicermanage, messctrl, message) and
-API.md §4. Errors are gateway.errors types raised by ApiClient: 45015 ReplyWindowClosed, 45047
+docs/platforms.md §4. Errors are gateway.errors types raised by ApiClient: 45015 ReplyWindowClosed, 45047
 ReplyQuotaExhausted, 65401/65403/65404/65416/65417 InvalidArgument, other 654xx (65402 not bound,
 65405 too many accounts, 65406 exists, 65407–65412 invitations, 65413/65414 session owner, 65415
 kf offline) a PlatformError carrying `errcode`.
@@ -49,7 +49,7 @@ def _file(media: Upload, default_name: str) -> tuple[str, bytes, str]:
         return (default_name, media, "application/octet-stream")
     if len(media) == 2:
         return (media[0], media[1], "application/octet-stream")
-    return media  # type: ignore[return-value]
+    return media
 
 
 class MpKefuClient:
@@ -74,16 +74,14 @@ class MpKefuClient:
 
     async def delete_account(self, kf_account: str) -> None:
         """kfaccount/del: POST with the account in the JSON body (current doc) *and* the query
-        (what the SDKs' GET sends), so either reading of the endpoint finds it (API.md §7.12)."""
+        (what the SDKs' GET sends), so either reading of the endpoint finds it (docs/platforms.md §7.12)."""
         await self.api.post(
             "/customservice/kfaccount/del", {"kf_account": kf_account}, params={"kf_account": kf_account}
         )
 
     async def invite_worker(self, kf_account: str, invite_wx: str) -> None:
         """kfaccount/inviteworker: invite a WeChat user to bind the account; 65407–65412."""
-        await self.api.post(
-            "/customservice/kfaccount/inviteworker", {"kf_account": kf_account, "invite_wx": invite_wx}
-        )
+        await self.api.post("/customservice/kfaccount/inviteworker", {"kf_account": kf_account, "invite_wx": invite_wx})
 
     async def upload_headimg(self, kf_account: str, image: Upload) -> None:
         """kfaccount/uploadheadimg: multipart `media`, a jpg ≤5 MB (640×640 recommended)."""
@@ -197,18 +195,36 @@ class MpKefuClient:
         return await self.send(touser, "voice", {"media_id": media_id}, kf_account=kf_account)
 
     async def send_video(
-        self, touser: str, media_id: str, *, thumb_media_id: str = "", title: str = "", description: str = "",
+        self,
+        touser: str,
+        media_id: str,
+        *,
+        thumb_media_id: str = "",
+        title: str = "",
+        description: str = "",
         kf_account: str | None = None,
     ) -> dict[str, Any]:
         payload = {"media_id": media_id, "thumb_media_id": thumb_media_id, "title": title, "description": description}
         return await self.send(touser, "video", payload, kf_account=kf_account)
 
     async def send_music(
-        self, touser: str, *, musicurl: str, hqmusicurl: str, thumb_media_id: str, title: str = "",
-        description: str = "", kf_account: str | None = None,
+        self,
+        touser: str,
+        *,
+        musicurl: str,
+        hqmusicurl: str,
+        thumb_media_id: str,
+        title: str = "",
+        description: str = "",
+        kf_account: str | None = None,
     ) -> dict[str, Any]:
-        payload = {"title": title, "description": description, "musicurl": musicurl, "hqmusicurl": hqmusicurl,
-                   "thumb_media_id": thumb_media_id}
+        payload = {
+            "title": title,
+            "description": description,
+            "musicurl": musicurl,
+            "hqmusicurl": hqmusicurl,
+            "thumb_media_id": thumb_media_id,
+        }
         return await self.send(touser, "music", payload, kf_account=kf_account)
 
     async def send_news(self, touser: str, article: Article, *, kf_account: str | None = None) -> dict[str, Any]:
@@ -225,12 +241,20 @@ class MpKefuClient:
         return await self.send(touser, "mpnewsarticle", {"article_id": article_id}, kf_account=kf_account)
 
     async def send_msgmenu(
-        self, touser: str, items: Iterable[MenuItem], *, head_content: str = "", tail_content: str = "",
+        self,
+        touser: str,
+        items: Iterable[MenuItem],
+        *,
+        head_content: str = "",
+        tail_content: str = "",
         kf_account: str | None = None,
     ) -> dict[str, Any]:
         """A menu of choices (not available on test accounts); a click arrives as text + bizmsgmenuid."""
-        payload = {"head_content": head_content, "list": [msgspec.to_builtins(i) for i in items],
-                   "tail_content": tail_content}
+        payload = {
+            "head_content": head_content,
+            "list": [msgspec.to_builtins(i) for i in items],
+            "tail_content": tail_content,
+        }
         return await self.send(touser, "msgmenu", payload, kf_account=kf_account)
 
     async def send_wxcard(self, touser: str, card_id: str, *, kf_account: str | None = None) -> dict[str, Any]:
@@ -238,7 +262,13 @@ class MpKefuClient:
         return await self.send(touser, "wxcard", {"card_id": card_id}, kf_account=kf_account)
 
     async def send_miniprogrampage(
-        self, touser: str, *, appid: str, pagepath: str, thumb_media_id: str, title: str = "",
+        self,
+        touser: str,
+        *,
+        appid: str,
+        pagepath: str,
+        thumb_media_id: str,
+        title: str = "",
         kf_account: str | None = None,
     ) -> dict[str, Any]:
         payload = {"title": title, "appid": appid, "pagepath": pagepath, "thumb_media_id": thumb_media_id}
@@ -269,7 +299,9 @@ class MpKefuClient:
     async def upload_media(self, kind: str, media: Upload) -> MediaUpload:
         """Temporary media (3 days) of kind image | voice | video | thumb; size errcodes 40009–40012."""
         data = await self.api.post(
-            "/cgi-bin/media/upload", params={"type": kind}, files={"media": _file(media, f"{kind}.bin")},
+            "/cgi-bin/media/upload",
+            params={"type": kind},
+            files={"media": _file(media, f"{kind}.bin")},
             idempotent=True,
         )
         return convert(data, MediaUpload)

@@ -1,4 +1,4 @@
-"""Response and payload types of the MP kefu API (API.md §4): msgspec Structs, unknown fields ignored.
+"""Response and payload types of the MP kefu API (docs/platforms.md §4): msgspec Structs, unknown fields ignored.
 
 Decoded with `strict=False`, so numbers the platform sometimes sends as strings (kf_id, msgid)
 still convert. Every Struct keeps only the documented fields; the raw dict stays with the caller.
@@ -26,7 +26,7 @@ MSGTYPES = (
     "miniprogrampage",
 )
 
-# msgrecord opercodes (API.md §4.4): current doc uses 2002/2003; the 1xxx/2001 codes are legacy.
+# msgrecord opercodes (docs/platforms.md §4.4): current doc uses 2002/2003; the 1xxx/2001 codes are legacy.
 OPERCODE_KF_SENT = 2002
 OPERCODE_KF_RECEIVED = 2003
 

@@ -13,13 +13,14 @@ import asyncio
 import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 import httpx
 
-from gateway.errors import TransportError, platform_error
+from gateway.errors import TransportError
+from gateway.wechat.errcodes import platform_error
 
 DEFAULT_MARGIN = 300.0  # refresh this many seconds before the platform's expiry
 
@@ -51,7 +52,11 @@ class Credential:
                         f"{base}/cgi-bin/gettoken", params={"corpid": self.app_id, "corpsecret": self.secret}
                     )
                 elif self.kind == "mp":
-                    body = {"grant_type": "client_credential", "appid": self.app_id, "secret": self.secret}
+                    body: dict[str, str | bool] = {
+                        "grant_type": "client_credential",
+                        "appid": self.app_id,
+                        "secret": self.secret,
+                    }
                     if force:
                         body["force_refresh"] = True
                     response = await http.post(f"{base}/cgi-bin/stable_token", json=body)
@@ -85,7 +90,7 @@ class TokenStore(Protocol):
 
     async def load(self, key: str) -> StoredToken | None: ...
 
-    def locked(self, key: str) -> AsyncIterator[LockedSlot]: ...
+    def locked(self, key: str) -> AbstractAsyncContextManager[LockedSlot]: ...
 
 
 class LockedSlot(Protocol):
@@ -143,14 +148,14 @@ class TokenManager:
         self._locks: dict[str, asyncio.Lock] = {}
         self.refreshes = 0  # platform fetches made by this process
 
-    def _fresh(self, token: StoredToken | None, stale: str | None = None) -> bool:
+    def _fresh(self, token: StoredToken | None, stale: str | None = None) -> TypeGuard[StoredToken]:
         return token is not None and token.token != stale and token.expires_at - self.margin > self.clock()
 
     async def get(self, credential: Credential) -> str:
         key = credential.key
         cached = self._cache.get(key)
         if self._fresh(cached):
-            return cached.token  # type: ignore[union-attr]
+            return cached.token
         return await self._refresh(credential, stale=None)
 
     async def invalidate(self, credential: Credential, token: str) -> str:
@@ -162,11 +167,11 @@ class TokenManager:
         async with self._locks.setdefault(key, asyncio.Lock()):
             cached = self._cache.get(key)
             if self._fresh(cached, stale):
-                return cached.token  # type: ignore[union-attr]
+                return cached.token
             stored = await self.store.load(key)
             if self._fresh(stored, stale):
-                self._cache[key] = stored  # type: ignore[assignment]
-                return stored.token  # type: ignore[union-attr]
+                self._cache[key] = stored
+                return stored.token
             async with self.store.locked(key) as slot:
                 stored = await slot.read()  # another replica may have refreshed while we waited
                 if not self._fresh(stored, stale):
@@ -181,5 +186,5 @@ class TokenManager:
                         result = self.on_refresh(credential)
                         if result is not None:
                             await result
-            self._cache[key] = stored  # type: ignore[assignment]
-            return stored.token  # type: ignore[union-attr]
+            self._cache[key] = stored
+            return stored.token

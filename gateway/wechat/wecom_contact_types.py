@@ -1,4 +1,4 @@
-"""Request and response types of the WeCom external-contact (客户联系) subset, API.md §3.
+"""Request and response types of the WeCom external-contact (客户联系) subset, docs/platforms.md §3.
 
 Decoded with `msgspec.convert` from ApiClient dicts: unknown fields are ignored, absent optional
 fields take defaults. Times are epoch seconds.

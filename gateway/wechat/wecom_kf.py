@@ -1,4 +1,4 @@
-"""WeComKfClient: every WeCom 微信客服 endpoint (API.md §2), typed and async, over one ApiClient.
+"""WeComKfClient: every WeCom 微信客服 endpoint (docs/platforms.md §2), typed and async, over one ApiClient.
 
 Errors are gateway.errors types raised by ApiClient: e.g. 95018 SessionStateForbids (send while a
 human holds the session), 95016 StateTransitionRefused, 95001 ReplyQuotaExhausted, 95002 / 95031
@@ -61,8 +61,7 @@ class WeComKfClient:
     async def delete_account(self, open_kfid: str) -> None:
         await self.api.post(f"{KF}/account/del", {"open_kfid": open_kfid})
 
-    async def update_account(self, open_kfid: str, *, name: str | None = None, media_id: str | None = None
-                             ) -> None:
+    async def update_account(self, open_kfid: str, *, name: str | None = None, media_id: str | None = None) -> None:
         body = _drop_none({"open_kfid": open_kfid, "name": name, "media_id": media_id})
         await self.api.post(f"{KF}/account/update", body, idempotent=True)
 
@@ -134,30 +133,47 @@ class WeComKfClient:
 
         95016 transition not allowed, 95013 session ended, 95014 / 95019 servicer unusable.
         """
-        body = _drop_none({"open_kfid": open_kfid, "external_userid": external_userid,
-                           "service_state": service_state, "servicer_userid": servicer_userid})
+        body = _drop_none(
+            {
+                "open_kfid": open_kfid,
+                "external_userid": external_userid,
+                "service_state": service_state,
+                "servicer_userid": servicer_userid,
+            }
+        )
         data = await self.api.post(f"{KF}/service_state/trans", body)
         return data.get("msg_code") or None
 
     # ------------------------------------------------------------------ receiving (§2.4)
 
-    async def sync_msg(self, open_kfid: str, cursor: str | None = None, token: str | None = None,
-                       limit: int = 1000, voice_format: int = 0) -> SyncMsgPage:
+    async def sync_msg(
+        self,
+        open_kfid: str,
+        cursor: str | None = None,
+        token: str | None = None,
+        limit: int = 1000,
+        voice_format: int = 0,
+    ) -> SyncMsgPage:
         """One page after `cursor` ("" / None = the earliest of the last 3 days).
 
         `token` is the callback's Token (10 min); without it the call is strictly rate limited.
         A read: transient failures are retried, the same cursor returns the same page.
         """
-        body = _drop_none({"cursor": cursor or None, "token": token or None, "limit": limit,
-                           "voice_format": voice_format or None, "open_kfid": open_kfid})
+        body = _drop_none(
+            {
+                "cursor": cursor or None,
+                "token": token or None,
+                "limit": limit,
+                "voice_format": voice_format or None,
+                "open_kfid": open_kfid,
+            }
+        )
         data = await self.api.post(f"{KF}/sync_msg", body, idempotent=True)
         return msgspec.convert(data, SyncMsgPage)
 
     # ------------------------------------------------------------------ sending (§2.5, §2.6)
 
-    async def send_msg(
-        self, touser: str, open_kfid: str, message: SendPayload, *, msgid: str | None = None
-    ) -> str:
+    async def send_msg(self, touser: str, open_kfid: str, message: SendPayload, *, msgid: str | None = None) -> str:
         """Send any msgtype (TextMsg, ImageMsg, …, MenuMsg, CaLinkMsg) → the platform msgid (= `msgid`).
 
         Only while the session is in state 0/1 (else 95018), within 48 h of the customer's last message
@@ -165,21 +181,25 @@ class WeComKfClient:
         msg_send_fail. Without `msgid` a transient failure is NOT retried (the first try may have been
         delivered); with it a retry is safe, since the platform refuses a msgid it has already used.
         """
-        body = _drop_none({"touser": touser, "open_kfid": open_kfid, "msgid": msgid or None,
-                           "msgtype": message.msgtype, message.msgtype: message})
+        body = _drop_none(
+            {
+                "touser": touser,
+                "open_kfid": open_kfid,
+                "msgid": msgid or None,
+                "msgtype": message.msgtype,
+                message.msgtype: message,
+            }
+        )
         data = await self.api.post(f"{KF}/send_msg", body, idempotent=bool(msgid))
         return msgspec.convert(data, SendResponse).msgid or (msgid or "")
 
     async def send_text(self, touser: str, open_kfid: str, content: str, *, msgid: str | None = None) -> str:
         return await self.send_msg(touser, open_kfid, TextMsg(content=content), msgid=msgid)
 
-    async def send_msg_on_event(
-        self, code: str, message: TextMsg | MenuMsg, *, msgid: str | None = None
-    ) -> str:
+    async def send_msg_on_event(self, code: str, message: TextMsg | MenuMsg, *, msgid: str | None = None) -> str:
         """Reply with a single-use event code → msgid. Codes: welcome (20 s, text/menu), queue and taken
         (48 h, text), closing (20 s, text/menu); 95007 when expired, spent or the state moved on."""
-        body = _drop_none({"code": code, "msgid": msgid or None, "msgtype": message.msgtype,
-                           message.msgtype: message})
+        body = _drop_none({"code": code, "msgid": msgid or None, "msgtype": message.msgtype, message.msgtype: message})
         data = await self.api.post(f"{KF}/send_msg_on_event", body, idempotent=bool(msgid))
         return msgspec.convert(data, SendResponse).msgid or (msgid or "")
 
@@ -192,8 +212,10 @@ class WeComKfClient:
         result = CustomerBatch()
         ids = list(dict.fromkeys(external_userids))
         for start in range(0, len(ids), BATCHGET_MAX):
-            body = {"external_userid_list": ids[start : start + BATCHGET_MAX],
-                    "need_enter_session_context": int(need_enter_session_context)}
+            body = {
+                "external_userid_list": ids[start : start + BATCHGET_MAX],
+                "need_enter_session_context": int(need_enter_session_context),
+            }
             data = await self.api.post(f"{KF}/customer/batchget", body, idempotent=True)
             page = msgspec.convert(data, CustomerBatch)
             result.customer_list.extend(page.customer_list)
@@ -208,8 +230,15 @@ class WeComKfClient:
         data = await self.api.get(f"{KF}/customer/get_upgrade_service_config")
         return msgspec.convert(data, UpgradeServiceConfig)
 
-    async def upgrade_service(self, open_kfid: str, external_userid: str, *, userid: str | None = None,
-                              chat_id: str | None = None, wording: str | None = None) -> None:
+    async def upgrade_service(
+        self,
+        open_kfid: str,
+        external_userid: str,
+        *,
+        userid: str | None = None,
+        chat_id: str | None = None,
+        wording: str | None = None,
+    ) -> None:
         """Recommend a member (type 1) or a customer group (type 2); 95021 when not configured in 升级服务."""
         if (userid is None) == (chat_id is None):
             raise ValueError("give exactly one of userid (member) or chat_id (groupchat)")
@@ -233,8 +262,9 @@ class WeComKfClient:
     async def get_servicer_statistic(
         self, open_kfid: str, start_time: int, end_time: int, servicer_userid: str | None = None
     ) -> list[StatisticDay]:
-        body = _drop_none({"open_kfid": open_kfid, "servicer_userid": servicer_userid,
-                           "start_time": start_time, "end_time": end_time})
+        body = _drop_none(
+            {"open_kfid": open_kfid, "servicer_userid": servicer_userid, "start_time": start_time, "end_time": end_time}
+        )
         data = await self.api.post(f"{KF}/get_servicer_statistic", body, idempotent=True)
         return msgspec.convert(data.get("statistic_list", []), list[StatisticDay])
 
@@ -249,17 +279,23 @@ class WeComKfClient:
     ) -> UploadedMedia:
         """Temp media (3 days): image ≤10 MB jpg/png, voice ≤2 MB amr, video ≤10 MB mp4, file ≤20 MB; >5 bytes."""
         # a repeated upload only makes a second media_id, so transient failures may be retried
-        data = await self.api.post("/cgi-bin/media/upload", params={"type": media_type},
-                                   files={"media": (filename, content, content_type)}, idempotent=True)
+        data = await self.api.post(
+            "/cgi-bin/media/upload",
+            params={"type": media_type},
+            files={"media": (filename, content, content_type)},
+            idempotent=True,
+        )
         return msgspec.convert(data, UploadedMedia)
 
     async def download_media(self, media_id: str) -> MediaFile:
         """The file behind a media_id (40007 when unknown or older than 3 days)."""
-        response = await self.api.request("GET", "/cgi-bin/media/get", params={"media_id": media_id},
-                                          idempotent=True)
+        response = await self.api.request("GET", "/cgi-bin/media/get", params={"media_id": media_id}, idempotent=True)
         content_type = response.headers.get("content-type", "application/octet-stream")
-        return MediaFile(content=response.content, content_type=content_type.split(";")[0].strip(),
-                         filename=_disposition_filename(response.headers.get("content-disposition", "")))
+        return MediaFile(
+            content=response.content,
+            content_type=content_type.split(";")[0].strip(),
+            filename=_disposition_filename(response.headers.get("content-disposition", "")),
+        )
 
 
 _FILENAME_STAR = re.compile(r"filename\*\s*=\s*([^']*)'[^']*'([^;]+)", re.IGNORECASE)

@@ -1,4 +1,4 @@
-"""Request and response types of the WeCom 微信客服 API (API.md §2), as msgspec Structs.
+"""Request and response types of the WeCom 微信客服 API (docs/platforms.md §2), as msgspec Structs.
 
 Responses are decoded with `msgspec.convert` from the ApiClient's dict, so fields the platform adds
 later are ignored and absent optional fields take their defaults. sync_msg items stay plain dicts:
@@ -134,7 +134,10 @@ class CaLinkMsg(SendPayload):
 
 
 MEDIA_MESSAGES: dict[str, type[SendPayload]] = {
-    "image": ImageMsg, "voice": VoiceMsg, "video": VideoMsg, "file": FileMsg,
+    "image": ImageMsg,
+    "voice": VoiceMsg,
+    "video": VideoMsg,
+    "file": FileMsg,
 }
 
 
@@ -165,7 +168,10 @@ class MenuText(msgspec.Struct, kw_only=True):
 
 MenuItem = MenuClick | MenuView | MenuMiniprogram | MenuText
 _MENU_TYPES: dict[type, str] = {
-    MenuClick: "click", MenuView: "view", MenuMiniprogram: "miniprogram", MenuText: "text",
+    MenuClick: "click",
+    MenuView: "view",
+    MenuMiniprogram: "miniprogram",
+    MenuText: "text",
 }
 
 

@@ -15,6 +15,7 @@ from gateway.api.app import create_app
 from gateway.db.engine import Database
 from gateway.runtime import Runtime
 from gateway.sealing import SecretBox
+from tests.api.people import people_api  # noqa: F401 (fixture: operators in the request scope)
 from tests.api.support import Api, SimApi, api_settings, make_keys
 from tests.conftest import TEST_SECRET_KEY
 from tests.harness import harness
@@ -23,7 +24,7 @@ from tests.harness import harness
 @pytest.fixture
 async def api(db: Database, box: SecretBox) -> AsyncIterator[Api]:
     """In the test's event loop (ASGITransport): asyncpg connections are bound to the loop that made them."""
-    settings = api_settings(db, GATEWAY_PUBLIC_URL="https://gw.example.com")
+    settings = api_settings(db, GATEWAY_PUBLIC_URL="https://gw.example.com", GATEWAY_ALLOW_CUSTOM_API_BASE="1")
     runtime = Runtime(settings, db=db)
     app = create_app(settings, runtime=runtime, background=False)
     try:

@@ -23,7 +23,7 @@ from gateway.domain import (
     StateChange,
     WindowTrigger,
 )
-from gateway.ingest import IngestResult, ingest_batch
+from gateway.inbound.ingest import IngestResult, ingest_batch
 from gateway.sealing import SecretBox
 from gateway.settings import Settings
 from tests.conftest import TEST_SECRET_KEY

@@ -61,15 +61,16 @@ async def test_sync_follows_the_platform(sim_api: SimApi) -> None:
 
 async def test_wecom_agents_are_not_created_here(sim_api: SimApi) -> None:
     channel_id, _, _ = await wecom_directory(sim_api)
-    response = await sim_api.post("/api/v1/agents", json={"channel_id": channel_id, "kf_account": "a@b",
-                                                          "nickname": "A"})
+    response = await sim_api.post(
+        "/api/v1/agents", json={"channel_id": channel_id, "kf_account": "a@b", "nickname": "A"}
+    )
     assert response.status_code == 422 and response.json()["error"]["code"] == "unsupported_by_channel"
 
 
 async def mp_setup(api: SimApi) -> int:
     assert api.h is not None
     channel_id = await api.h.mp_channel(wechat_id="gh_oa")
-    adapter = await api.h.runtime.channel(channel_id)
+    adapter = await api.h.runtime.channels.get(channel_id)
     await adapter.client.add_account("alice@gh_oa", "Alice")  # type: ignore[attr-defined]
     await adapter.client.add_account("bob@gh_oa", "Bob")  # type: ignore[attr-defined]
     await api.h.driver.mp_kf_bind("wxapp0000000001", "alice@gh_oa", "wx_alice")
@@ -82,8 +83,10 @@ async def test_mp_directory_sync(sim_api: SimApi) -> None:
     synced = await sim_api.post("/api/v1/agents/sync", json={"channel_id": channel_id})
     assert synced.json() == {"inboxes": 1, "agents": 2}
     agents = {a["source_id"]: a for a in (await sim_api.get(f"/api/v1/agents?channel_id={channel_id}")).json()["data"]}
-    assert {k: (a["name"], a["status"]) for k, a in agents.items()} == {"alice@gh_oa": ("Alice", "online"),
-                                                                      "bob@gh_oa": ("Bob", "offline")}
+    assert {k: (a["name"], a["status"]) for k, a in agents.items()} == {
+        "alice@gh_oa": ("Alice", "online"),
+        "bob@gh_oa": ("Bob", "offline"),
+    }
     inbox = (await sim_api.get(f"/api/v1/inboxes?channel_id={channel_id}")).json()["data"]
     assert [i["source_id"] for i in inbox] == ["wxapp0000000001"]
     assert [m["inbox_id"] for m in agents["bob@gh_oa"]["inboxes"]] == [inbox[0]["id"]]
@@ -96,8 +99,9 @@ async def test_mp_kf_account_management(sim_api: SimApi) -> None:
     assert sim_api.h is not None
     channel_id = await mp_setup(sim_api)
     app = sim_api.h.world.state.mp_apps["wxapp0000000001"]
-    created = await sim_api.post("/api/v1/agents", json={"channel_id": channel_id, "kf_account": "carol@gh_oa",
-                                                         "nickname": "Carol"})
+    created = await sim_api.post(
+        "/api/v1/agents", json={"channel_id": channel_id, "kf_account": "carol@gh_oa", "nickname": "Carol"}
+    )
     assert created.status_code == 201, created.text
     carol = created.json()
     assert carol["source_id"] == "carol@gh_oa" and carol["status"] == "offline" and len(carol["inboxes"]) == 1
@@ -110,15 +114,18 @@ async def test_mp_kf_account_management(sim_api: SimApi) -> None:
     assert deleted.status_code == 200 and deleted.json()["status"] == "deleted"
     assert "carol@gh_oa" not in app.kf_accounts
     # the platform's refusal keeps its errcode
-    duplicate = await sim_api.post("/api/v1/agents", json={"channel_id": channel_id, "kf_account": "alice@gh_oa",
-                                                           "nickname": "Again"})
+    duplicate = await sim_api.post(
+        "/api/v1/agents", json={"channel_id": channel_id, "kf_account": "alice@gh_oa", "nickname": "Again"}
+    )
     assert duplicate.json()["error"]["errcode"] == 65406
 
 
 async def test_agent_body_validation(sim_api: SimApi) -> None:
-    for body, field in (({"channel_id": 1, "kf_account": "no-at-sign", "nickname": "x"}, "kf_account"),
-                        ({"channel_id": 1, "kf_account": "waytoolongprefix@gh", "nickname": "x"}, "kf_account"),
-                        ({"channel_id": 1, "kf_account": "a@gh", "nickname": ""}, "nickname")):
+    for body, field in (
+        ({"channel_id": 1, "kf_account": "no-at-sign", "nickname": "x"}, "kf_account"),
+        ({"channel_id": 1, "kf_account": "waytoolongprefix@gh", "nickname": "x"}, "kf_account"),
+        ({"channel_id": 1, "kf_account": "a@gh", "nickname": ""}, "nickname"),
+    ):
         response = await sim_api.post("/api/v1/agents", json=body)
         assert response.status_code == 422 and response.json()["error"]["field"] == field, response.text
     assert (await sim_api.patch("/api/v1/agents/9999", json={"nickname": "x"})).status_code == 404

@@ -155,18 +155,26 @@ async def test_open_routes_need_no_key(api: Api) -> None:
 
 async def test_openapi_declares_bearer_auth_on_api_routes(api: Api) -> None:
     spec = (await api.client.get("/schema/openapi.json")).json()
-    assert spec["components"]["securitySchemes"]["BearerAuth"] == {
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["BearerAuth"] == {
         "type": "http",
         "scheme": "bearer",
-        "description": spec["components"]["securitySchemes"]["BearerAuth"]["description"],
+        "description": schemes["BearerAuth"]["description"],
     }
-    api_ops = [
-        (path, op) for path, item in spec["paths"].items() if path.startswith("/api/v1") for op in item.values()
-    ]
+    assert schemes["SessionCookie"]["type"] == "apiKey" and schemes["SessionCookie"]["in"] == "cookie"
+    assert schemes["SessionCookie"]["name"] == "kefu_session"
+    api_ops = [(path, op) for path, item in spec["paths"].items() if path.startswith("/api/v1") for op in item.values()]
     assert len(api_ops) >= 20
-    assert all(op.get("security") == [{"BearerAuth": []}] for _, op in api_ops)
-    assert all("security" not in op for path, item in spec["paths"].items() if path.startswith("/callbacks")
-               for op in item.values())
+    # an API key or an operator's session on every route but sign-in, which is open
+    guarded = [op for path, op in api_ops if path != "/api/v1/auth/sign-in"]
+    assert all(op.get("security") == [{"BearerAuth": []}, {"SessionCookie": []}] for op in guarded)
+    assert spec["paths"]["/api/v1/auth/sign-in"]["post"]["security"] == [{}]
+    assert all(
+        "security" not in op
+        for path, item in spec["paths"].items()
+        if path.startswith("/callbacks")
+        for op in item.values()
+    )
 
 
 def test_bearer_token_parsing() -> None:

@@ -27,8 +27,10 @@ async def test_list_and_search(api: Api) -> None:
     listed = (await api.get("/api/v1/contacts")).json()
     assert [c["name"] for c in listed["data"]] == ["Alice Zhang", "Bob Li"] and listed["next_after"] is None
     alice = listed["data"][0]
-    assert {(i["channel_id"], i["source_id"]) for i in alice["identities"]} == {(wecom, "ext-alice"),
-                                                                               (mp, "openid-alice")}
+    assert {(i["channel_id"], i["source_id"]) for i in alice["identities"]} == {
+        (wecom, "ext-alice"),
+        (mp, "openid-alice"),
+    }
     assert alice["unionid"] == "u-alice"
     # by name substring (case-insensitive), by identity source id, by external id
     assert [c["name"] for c in (await api.get("/api/v1/contacts?q=bob")).json()["data"]] == ["Bob Li"]
@@ -81,12 +83,16 @@ async def test_patch_crm_fields(api: Api) -> None:
     alice = await contact_id(api, "ext-alice")
     bob = await contact_id(api, "ext-bob")
     path = f"/api/v1/contacts/{alice}"
-    response = await api.patch(path, json={"name": "Alice Z.", "external_id": "crm-1",
-                                           "attributes": {"tier": "gold", "city": "Shanghai"}})
+    response = await api.patch(
+        path, json={"name": "Alice Z.", "external_id": "crm-1", "attributes": {"tier": "gold", "city": "Shanghai"}}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert (body["name"], body["external_id"], body["attributes"]) == ("Alice Z.", "crm-1",
-                                                                       {"tier": "gold", "city": "Shanghai"})
+    assert (body["name"], body["external_id"], body["attributes"]) == (
+        "Alice Z.",
+        "crm-1",
+        {"tier": "gold", "city": "Shanghai"},
+    )
     # attributes merge; null removes a key; fields not given stay
     body = (await api.patch(path, json={"attributes": {"city": None, "score": 7}})).json()
     assert body["attributes"] == {"tier": "gold", "score": 7} and body["name"] == "Alice Z."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -11,7 +11,7 @@ from sqlalchemy import text
 from gateway.db.repositories import browse
 from gateway.db.types import utcnow
 from gateway.domain import Batch, ConversationStatus
-from gateway.ingest import ingest_batch
+from gateway.inbound.ingest import ingest_batch
 from tests.api.support import Api, add_channel, ago, change_state, message, say
 
 
@@ -67,8 +67,9 @@ async def test_filters(api: Api) -> None:
     await say(api.db, wecom, "kf1", "ext-a", "where is my parcel", name="Anna")
     await say(api.db, wecom, "kf2", "ext-b", "refund please", name="Boris")
     await say(api.db, mp, "wx1", "open-c", "hello", name="Chen Parcelman")
-    await change_state(api.db, wecom, "kf2", "ext-b", status=ConversationStatus.OPEN, platform_state="3",
-                       assignee="alice")
+    await change_state(
+        api.db, wecom, "kf2", "ext-b", status=ConversationStatus.OPEN, platform_state="3", assignee="alice"
+    )
     await change_state(api.db, mp, "wx1", "open-c", status=ConversationStatus.QUEUED)
     everything = (await api.get("/api/v1/conversations")).json()["data"]
     by_contact = {c["contact"]["name"]: c for c in everything}
@@ -141,8 +142,9 @@ async def test_get_with_summaries_and_reply_policy(api: Api) -> None:
     await say(api.db, wecom, "kf1", "ext-fresh", name="Fresh")
     await say(api.db, wecom, "kf1", "ext-stale", at=ago(hours=49), name="Stale")
     await say(api.db, wecom, "kf1", "ext-held", name="Held")
-    await change_state(api.db, wecom, "kf1", "ext-held", status=ConversationStatus.OPEN, platform_state="3",
-                       assignee="alice")
+    await change_state(
+        api.db, wecom, "kf1", "ext-held", status=ConversationStatus.OPEN, platform_state="3", assignee="alice"
+    )
     await say(api.db, mp, "wx1", "open-1", name="Mp")
     rows = {c["contact"]["name"]: c["id"] for c in (await api.get("/api/v1/conversations")).json()["data"]}
 
@@ -151,7 +153,10 @@ async def test_get_with_summaries_and_reply_policy(api: Api) -> None:
         assert response.status_code == 200
         return response.json()["reply_policy"]
 
-    assert await policy("Fresh") == {"can_reply": True, "reason": None, "detail": "", "grant": "message"}
+    fresh = await policy("Fresh")
+    closes = datetime.fromisoformat(str(fresh.pop("window_closes_at")))
+    assert fresh == {"can_reply": True, "reason": None, "detail": "", "grant": "message", "replies_left": 5}
+    assert timedelta(hours=47) < closes - datetime.now(UTC) <= timedelta(hours=48)
     assert (await policy("Stale"))["reason"] == "window_closed"
     assert (await policy("Held"))["reason"] == "state_forbids_api"
     assert (await policy("Held"))["can_reply"] is False
@@ -167,8 +172,9 @@ async def test_get_with_summaries_and_reply_policy(api: Api) -> None:
 async def test_messages_pages(api: Api) -> None:
     channel = await add_channel(api.db, api.box)
     start = ago(hours=2)
-    items = [message("kf1", "ext-1", f"m{i}", start + timedelta(seconds=i), source_id=f"msg-{i}", seq=i)
-             for i in range(120)]
+    items = [
+        message("kf1", "ext-1", f"m{i}", start + timedelta(seconds=i), source_id=f"msg-{i}", seq=i) for i in range(120)
+    ]
     await ingest_batch(api.db, Batch(channel_id=channel, messages=items))
     conversation = (await api.get("/api/v1/conversations")).json()["data"][0]["id"]
     path = f"/api/v1/conversations/{conversation}/messages"

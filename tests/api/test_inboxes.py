@@ -61,21 +61,28 @@ async def test_create_inbox_creates_a_kf_account(sim_api: SimApi) -> None:
     accounts = sim_api.h.world.state.corps[CORP].kf_accounts
     assert accounts[created["source_id"]].name == "VIP"
     assert created["channel_id"] == channel_id and created["enabled"] and created["name"] == "VIP"
-    with_avatar = await sim_api.post("/api/v1/inboxes", json={
-        "channel_id": channel_id, "name": "JPEG", "avatar_base64": base64.b64encode(JPEG).decode()})
+    with_avatar = await sim_api.post(
+        "/api/v1/inboxes",
+        json={"channel_id": channel_id, "name": "JPEG", "avatar_base64": base64.b64encode(JPEG).decode()},
+    )
     assert with_avatar.status_code == 201, with_avatar.text
     assert len((await sim_api.get(f"/api/v1/inboxes?channel_id={channel_id}")).json()["data"]) == 4
 
-    bad = [({"channel_id": channel_id, "name": "x" * 17}, "name"),
-           ({"channel_id": channel_id, "name": "x", "avatar_base64": "***"}, "avatar_base64"),
-           ({"channel_id": channel_id, "name": "x", "avatar_base64": base64.b64encode(b"GIF89a....").decode()},
-            "avatar_base64")]
+    bad = [
+        ({"channel_id": channel_id, "name": "x" * 17}, "name"),
+        ({"channel_id": channel_id, "name": "x", "avatar_base64": "***"}, "avatar_base64"),
+        (
+            {"channel_id": channel_id, "name": "x", "avatar_base64": base64.b64encode(b"GIF89a....").decode()},
+            "avatar_base64",
+        ),
+    ]
     for body, field in bad:
         response = await sim_api.post("/api/v1/inboxes", json=body)
         assert response.status_code == 422 and response.json()["error"]["field"] == field, response.text
     assert (await sim_api.post("/api/v1/inboxes", json={"channel_id": 999, "name": "x"})).status_code == 404
-    assert (await sim_api.post("/api/v1/inboxes", as_="read", json={"channel_id": channel_id, "name": "x"})
-            ).status_code == 403
+    assert (
+        await sim_api.post("/api/v1/inboxes", as_="read", json={"channel_id": channel_id, "name": "x"})
+    ).status_code == 403
     assert len(accounts) == 4
 
 
@@ -90,8 +97,11 @@ async def test_contact_way_links(sim_api: SimApi) -> None:
     assert (tagged["scene"], tagged["scene_param"]) == ("ad_42", "campaign a&b")
     stored = (await sim_api.get(f"/api/v1/inboxes/{inbox['id']}")).json()["contact_ways"]
     assert [w["url"] for w in stored] == [plain.json()["url"], tagged["url"]]
-    for body, field in (({"scene": "has space"}, "scene"), ({"scene_param": "p"}, "scene_param"),
-                        ({"scene": "x" * 33}, "scene")):
+    for body, field in (
+        ({"scene": "has space"}, "scene"),
+        ({"scene_param": "p"}, "scene_param"),
+        ({"scene": "x" * 33}, "scene"),
+    ):
         response = await sim_api.post(path, json=body)
         assert response.status_code == 422 and response.json()["error"]["field"] == field, response.text
     assert (await sim_api.post("/api/v1/inboxes/9999/contact-ways", json={})).status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import AsyncIterator
 
@@ -16,7 +17,7 @@ from gateway.db.repositories.webhooks import wake
 from gateway.runtime import Runtime
 from gateway.sealing import SecretBox
 from tests.api.support import Api, add_channel, api_settings, make_keys, say
-from tests.test_webhooks import CRM, SECRET, Receiver, _true, event_ids, pump, settled
+from tests.outbound.test_webhooks import CRM, SECRET, Receiver, _true, event_ids, pump, settled
 
 
 @pytest.fixture
@@ -24,7 +25,8 @@ async def hooked(db: Database, box: SecretBox) -> AsyncIterator[tuple[Api, Runti
     """The app, its runtime (job loop driven by the test) and a CRM receiver reached in-process."""
     receiver = Receiver(SECRET)
     http = httpx.AsyncClient(mounts={CRM: httpx.ASGITransport(app=receiver.app)})
-    settings = api_settings(db)
+    # the development settings: the receiver is plain http on a host that is not public
+    settings = api_settings(db, GATEWAY_WEBHOOK_ALLOW_HTTP="1", GATEWAY_WEBHOOK_ALLOWED_TARGETS="crm.test")
     runtime = Runtime(settings, db=db, http_client=http)
     runtime.webhooks.schedule = (0.01, 0.02)  # three attempts
     app = create_app(settings, runtime=runtime, background=False)
@@ -48,6 +50,8 @@ async def create(api: Api, **body: object) -> dict:
 async def test_create_shows_the_secret_once_and_seals_it(api: Api) -> None:
     made = await create(api, events=["message.created", "conversation.updated"], description="crm")
     assert made["secret"].startswith("whsec_") and len(made["secret"]) > 30
+    # a generated secret is what the Standard Webhooks libraries take as is: whsec_ + base64 of 32 bytes
+    assert len(base64.b64decode(made["secret"].removeprefix("whsec_"), validate=True)) == 32
     assert made["events"] == ["message.created", "conversation.updated"] and made["enabled"] is True
     shown = (await api.get(f"/api/v1/webhooks/{made['id']}", as_="admin")).json()
     listed = (await api.get("/api/v1/webhooks", as_="admin")).json()["data"]

@@ -68,8 +68,12 @@ OPEN_KFID = "wkBenchAccount0000000000000001"
 FOLLOWERS = 2000
 
 
-def wecom_requests(channel_id: int, count: int, rng: random.Random, open_kfid: str = OPEN_KFID,
-                   ) -> tuple[list[tuple[str, str]], list[str]]:
+def wecom_requests(
+    channel_id: int,
+    count: int,
+    rng: random.Random,
+    open_kfid: str = OPEN_KFID,
+) -> tuple[list[tuple[str, str]], list[str]]:
     """(path?query, body) of `count` kf_msg_or_event pushes and the sync Tokens they carry."""
     from gateway.wechat.crypto import WeChatCrypto
     from gateway.wechat.xmlmsg import build_xml
@@ -79,11 +83,18 @@ def wecom_requests(channel_id: int, count: int, rng: random.Random, open_kfid: s
     requests, tokens = [], []
     for n in range(count):
         token = "ENC" + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(44))
-        plain = build_xml({"ToUserName": CORPID, "CreateTime": now, "MsgType": "event",
-                           "Event": "kf_msg_or_event", "Token": token, "OpenKfId": open_kfid})
+        plain = build_xml(
+            {
+                "ToUserName": CORPID,
+                "CreateTime": now,
+                "MsgType": "event",
+                "Event": "kf_msg_or_event",
+                "Token": token,
+                "OpenKfId": open_kfid,
+            }
+        )
         nonce = str(rng.randint(10**8, 10**10 - 1))
-        env = crypto.encrypt_message(plain, timestamp=str(now), nonce=nonce, to_user=CORPID,
-                                     random16=rng.randbytes(16))
+        env = crypto.encrypt_message(plain, timestamp=str(now), nonce=nonce, to_user=CORPID, random16=rng.randbytes(16))
         target = f"/callbacks/{channel_id}?msg_signature={env.msg_signature}&timestamp={now}&nonce={nonce}"
         requests.append((target, env.xml))
         tokens.append(token)
@@ -103,13 +114,22 @@ def mp_requests(channel_id: int, count: int, rng: random.Random, first_msgid: in
     out = []
     for n in range(count):
         openid = rng.choice(followers)
-        plain = build_xml({"ToUserName": "gh_bench", "FromUserName": openid, "CreateTime": now + n // 1000,
-                           "MsgType": "text", "Content": f"你好，订单 {n} 什么时候发货？",
-                           "MsgId": str(first_msgid + n)})
+        plain = build_xml(
+            {
+                "ToUserName": "gh_bench",
+                "FromUserName": openid,
+                "CreateTime": now + n // 1000,
+                "MsgType": "text",
+                "Content": f"你好，订单 {n} 什么时候发货？",
+                "MsgId": str(first_msgid + n),
+            }
+        )
         nonce = str(rng.randint(10**8, 10**10 - 1))
         encrypt = crypto.encrypt(plain, random16=rng.randbytes(16))
-        query = (f"signature={sha1_signature(MP_TOKEN, str(now), nonce)}&timestamp={now}&nonce={nonce}"
-                 f"&openid={openid}&encrypt_type=aes&msg_signature={crypto.signature(str(now), nonce, encrypt)}")
+        query = (
+            f"signature={sha1_signature(MP_TOKEN, str(now), nonce)}&timestamp={now}&nonce={nonce}"
+            f"&openid={openid}&encrypt_type=aes&msg_signature={crypto.signature(str(now), nonce, encrypt)}"
+        )
         out.append((f"/callbacks/{channel_id}?{query}", build_xml({"ToUserName": "gh_bench", "Encrypt": encrypt})))
     return out
 
@@ -121,8 +141,10 @@ async def count_rows(url: str) -> dict[str, int]:
     db = Database(url)
     try:
         async with db.sessions() as session:
-            return {model.__tablename__: await session.scalar(select(func.count()).select_from(model))
-                    for model in (InboundEvent, Message, DomainEvent, Job)}
+            return {
+                model.__tablename__: await session.scalar(select(func.count()).select_from(model))
+                for model in (InboundEvent, Message, DomainEvent, Job)
+            }
     finally:
         await db.dispose()
 
@@ -135,8 +157,10 @@ async def statements_per_callback(url: str, count: int = 200) -> dict[str, Any]:
     runtime = Runtime(settings_for(url))
     app = create_app(runtime.settings, runtime=runtime, background=False)
     rng = random.Random(7)
-    cases = {"wecom": wecom_requests(1, count, rng)[0],
-             "mp": mp_requests(2, count, rng, first_msgid=23_000_000_000_000_000)}
+    cases = {
+        "wecom": wecom_requests(1, count, rng)[0],
+        "mp": mp_requests(2, count, rng, first_msgid=23_000_000_000_000_000),
+    }
     out: dict[str, Any] = {}
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gateway") as client:
@@ -149,8 +173,11 @@ async def statements_per_callback(url: str, count: int = 200) -> dict[str, Any]:
                     (await client.post(target, content=body)).raise_for_status()
                 counter.close()
                 n = count - half
-                out[case] = {"statements": round(counter.statements / n, 1), "uncached": round(counter.uncached / n, 1),
-                             "by_verb": {k: round(v / n, 1) for k, v in sorted(counter.by_verb.items())}}
+                out[case] = {
+                    "statements": round(counter.statements / n, 1),
+                    "uncached": round(counter.uncached / n, 1),
+                    "by_verb": {k: round(v / n, 1) for k, v in sorted(counter.by_verb.items())},
+                }
     finally:
         await runtime.stop()
     return out
@@ -168,7 +195,7 @@ async def cpu_breakdown(url: str, count: int = 600) -> dict[str, Any]:
     from gateway.db.repositories.feed import save_callback_token
     from gateway.db.repositories.inbound import record_inbound_many
     from gateway.db.types import utcnow
-    from gateway.ingest import ingest
+    from gateway.inbound.ingest import ingest
     from gateway.runtime import Runtime
 
     runtime = Runtime(settings_for(url))
@@ -178,8 +205,12 @@ async def cpu_breakdown(url: str, count: int = 600) -> dict[str, Any]:
     out: dict[str, Any] = {}
 
     def request(target: str, body: str) -> CallbackRequest:
-        return CallbackRequest(method="POST", query=exact_query(urlsplit(target).query.encode()), body=body.encode(),
-                               content_type="text/xml")
+        return CallbackRequest(
+            method="POST",
+            query=exact_query(urlsplit(target).query.encode()),
+            body=body.encode(),
+            content_type="text/xml",
+        )
 
     async def step(name: str, fn: Any, items: list[Any]) -> None:
         warm = len(items) // 5
@@ -189,14 +220,16 @@ async def cpu_breakdown(url: str, count: int = 600) -> dict[str, Any]:
         for item in items[warm:]:
             await fn(item)
         n = len(items) - warm
-        out[name] = {"wall_us": round((time.perf_counter() - wall0) / n * 1e6),
-                     "cpu_us": round((time.process_time() - cpu0) / n * 1e6)}
+        out[name] = {
+            "wall_us": round((time.perf_counter() - wall0) / n * 1e6),
+            "cpu_us": round((time.process_time() - cpu0) / n * 1e6),
+        }
 
     try:
-        wecom_channel, mp_channel = await runtime.channel(1), await runtime.channel(2)
+        wecom_channel, mp_channel = await runtime.channels.get(1), await runtime.channels.get(2)
 
         async def lookup(_: Any) -> None:
-            await runtime.channel(1)
+            await runtime.channels.get(1)
 
         async def trivial(_: Any) -> None:
             async with runtime.db.engine.connect() as connection:
@@ -223,7 +256,7 @@ async def cpu_breakdown(url: str, count: int = 600) -> dict[str, Any]:
             async with runtime.db.session() as session:
                 await record_inbound_many(session, [(2, result.event_key, result.event_kind, result.payload)])
                 ingested = await ingest(session, result.batch)
-                await runtime.after_ingest(session, result.batch, ingested)
+                await runtime.followups.after_ingest(session, result.batch, ingested)
 
         await step("SELECT 1 (pool checkout + statement)", trivial, wecom)
         async with runtime.db.engine.connect() as reused:
@@ -254,7 +287,7 @@ def profile_summary(folded: Path, top: int = 25) -> dict[str, Any]:
         names = set()
         for frame in frames:
             name = frame.split(" (")[0]
-            where = frame[frame.find("(") + 1: frame.rfind(":")] if "(" in frame else ""
+            where = frame[frame.find("(") + 1 : frame.rfind(":")] if "(" in frame else ""
             if "site-packages/" in where:
                 where = where.split("site-packages/")[1]
             elif "/gateway/" in where:
@@ -263,7 +296,7 @@ def profile_summary(folded: Path, top: int = 25) -> dict[str, Any]:
         for name in names:
             inclusive[name] += count
         leaf = frames[-1]
-        where = leaf[leaf.find("(") + 1: leaf.rfind(":")] if "(" in leaf else leaf
+        where = leaf[leaf.find("(") + 1 : leaf.rfind(":")] if "(" in leaf else leaf
         if "site-packages/" in where:
             where = where.split("site-packages/")[1].split("/")[0]
         elif "/gateway/" in where:
@@ -278,28 +311,49 @@ def profile_summary(folded: Path, top: int = 25) -> dict[str, Any]:
     }
 
 
-def measure(server: Server, name: str, requests_file: Path, warm_file: Path, args: argparse.Namespace,
-            *, profile: bool = False) -> dict[str, Any]:
+def measure(
+    server: Server, name: str, requests_file: Path, warm_file: Path, args: argparse.Namespace, *, profile: bool = False
+) -> dict[str, Any]:
     run_wrk(server.base, duration=2, connections=args.connections, requests_file=warm_file)
     cpu_before = server.cpu_seconds()
     result = run_wrk(server.base, duration=args.duration, connections=args.connections, requests_file=requests_file)
     result["server_cpu_cores"] = round((server.cpu_seconds() - cpu_before) / args.duration, 2)
     result["server_cpu_us_per_request"] = round(result["server_cpu_cores"] / result["requests_per_s"] * 1e6)
-    result["other_cpu_cores"] = round(result["machine_busy_cores"] - result["server_cpu_cores"]
-                                      - result["wrk_cpu_cores"], 2)
+    result["other_cpu_cores"] = round(
+        result["machine_busy_cores"] - result["server_cpu_cores"] - result["wrk_cpu_cores"], 2
+    )
     raw = result.pop("raw")
-    print(f"{name:<28} {result['requests_per_s']:>9.0f} req/s  p50 {result.get('p50_ms')} ms  "
-          f"p99 {result.get('p99_ms')} ms  non-2xx {result['non_2xx']}  CPU cores: server "
-          f"{result['server_cpu_cores']} wrk {result['wrk_cpu_cores']} other {result['other_cpu_cores']}; "
-          f"server CPU per request {result['server_cpu_us_per_request']} µs")
+    print(
+        f"{name:<28} {result['requests_per_s']:>9.0f} req/s  p50 {result.get('p50_ms')} ms  "
+        f"p99 {result.get('p99_ms')} ms  non-2xx {result['non_2xx']}  CPU cores: server "
+        f"{result['server_cpu_cores']} wrk {result['wrk_cpu_cores']} other {result['other_cpu_cores']}; "
+        f"server CPU per request {result['server_cpu_us_per_request']} µs"
+    )
     if result["non_2xx"] or result["socket_errors"]:
         print(raw)
     if profile:
         folded = Path(tempfile.gettempdir()) / f"kgw-bench-{name.replace(' ', '_')}.folded"
         assert server.proc is not None
-        spy = subprocess.Popen([str(Path(PYTHON).parent / "py-spy"), "record", "-p", str(server.proc.pid), "-d",
-                                str(max(3, int(args.duration) - 2)), "-r", "200", "-f", "raw", "--nonblocking",
-                                "--threads", "-o", str(folded)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        spy = subprocess.Popen(
+            [
+                str(Path(PYTHON).parent / "py-spy"),
+                "record",
+                "-p",
+                str(server.proc.pid),
+                "-d",
+                str(max(3, int(args.duration) - 2)),
+                "-r",
+                "200",
+                "-f",
+                "raw",
+                "--nonblocking",
+                "--threads",
+                "-o",
+                str(folded),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         time.sleep(0.5)
         run_wrk(server.base, duration=args.duration, connections=args.connections, requests_file=requests_file)
         spy.wait()
@@ -316,9 +370,9 @@ def measure(server: Server, name: str, requests_file: Path, warm_file: Path, arg
 
 async def simulator_state(path: Path, tokens: list[str]) -> None:
     """A simulator world with the bench corp, its kf account and every Token the callbacks carry."""
-    from gateway.simulator import World, create_simulator_app
-    from gateway.simulator.driver_client import SimDriver
-    from gateway.simulator.wecom_state import SyncToken
+    from kefu_sim import SimDriver, World
+    from kefu_sim import create_app as create_simulator_app
+    from kefu_sim.wecom.state import SyncToken
 
     world = World(seed=1)
     app = create_simulator_app(world)
@@ -333,42 +387,70 @@ async def simulator_state(path: Path, tokens: list[str]) -> None:
     path.write_bytes(world.dump())
 
 
-def bench_database(kind: str, args: argparse.Namespace, files: dict[str, Path], bare: dict[str, Any],
-                   tokens: list[str]) -> dict[str, Any]:
+def bench_database(
+    kind: str, args: argparse.Namespace, files: dict[str, Path], bare: dict[str, Any], tokens: list[str]
+) -> dict[str, Any]:
     heading(f"{kind}: gateway")
     db = run(fresh_database(kind))
     out: dict[str, Any] = {}
     try:
-        wecom_id = run(add_channel(db.url, "wecom", app_id=CORPID, token=WECOM_TOKEN, name="wecom",
-                                   api_base="http://127.0.0.1:9/wecom"))
-        mp_id = run(add_channel(db.url, "mp", app_id=APPID, token=MP_TOKEN, name="mp", callback_mode="safe",
-                                api_base="http://127.0.0.1:9/mp"))
+        wecom_id = run(
+            add_channel(
+                db.url,
+                "wecom",
+                app_id=CORPID,
+                token=WECOM_TOKEN,
+                name="wecom",
+                inboxes=(OPEN_KFID,),  # callbacks name it; the platform (port 9) cannot be asked
+                api_base="http://127.0.0.1:9/wecom",
+            )
+        )
+        mp_id = run(
+            add_channel(
+                db.url,
+                "mp",
+                app_id=APPID,
+                token=MP_TOKEN,
+                name="mp",
+                callback_mode="safe",
+                api_base="http://127.0.0.1:9/mp",
+            )
+        )
         assert (wecom_id, mp_id) == (1, 2), "request files assume channel ids 1 (wecom) and 2 (mp)"
         out["cpu_breakdown"] = run(cpu_breakdown(db.url))
-        print("sequential in-process steps (wall / CPU µs): " + "; ".join(
-            f"{k} {v['wall_us']}/{v['cpu_us']}" for k, v in out["cpu_breakdown"].items()))
+        print(
+            "sequential in-process steps (wall / CPU µs): "
+            + "; ".join(f"{k} {v['wall_us']}/{v['cpu_us']}" for k, v in out["cpu_breakdown"].items())
+        )
         out["layers"] = run(layer_costs(db.url, wecom_requests(1, 8000, random.Random(3))[0]))
         layers = out["layers"]
-        print(f"in-process CPU µs per WeCom callback, 32 concurrent: bare {layers['bare']}, gateway "
-              f"{layers['gateway']} = bare + routing {layers['routing_us']} + verify/decrypt/parse "
-              f"{layers['crypto_and_parse_us']} + durable write {layers['durable_write_us']} "
-              f"({layers['callbacks_per_transaction']} callbacks per transaction)")
+        print(
+            f"in-process CPU µs per WeCom callback, 32 concurrent: bare {layers['bare']}, gateway "
+            f"{layers['gateway']} = bare + routing {layers['routing_us']} + verify/decrypt/parse "
+            f"{layers['crypto_and_parse_us']} + durable write {layers['durable_write_us']} "
+            f"({layers['callbacks_per_transaction']} callbacks per transaction)"
+        )
         out["sql_per_callback"] = run(statements_per_callback(db.url))
-        print("SQL statements per callback (after warm-up): " + "; ".join(
-            f"{case} {v['statements']} ({v['uncached']} compiled afresh) {v['by_verb']}"
-            for case, v in out["sql_per_callback"].items()))
+        print(
+            "SQL statements per callback (after warm-up): "
+            + "; ".join(
+                f"{case} {v['statements']} ({v['uncached']} compiled afresh) {v['by_verb']}"
+                for case, v in out["sql_per_callback"].items()
+            )
+        )
         server = bench_server("gateway", "gateway", free_port(), gateway_env(db.url)).start()
         try:
-            out["wecom"] = measure(server, f"{kind} gateway wecom", files["wecom"], files["wecom_warm"], args,
-                                   profile=args.profile)
-            out["mp"] = measure(server, f"{kind} gateway mp", files["mp"], files["mp_warm"], args,
-                                profile=args.profile)
+            out["wecom"] = measure(
+                server, f"{kind} gateway wecom", files["wecom"], files["wecom_warm"], args, profile=args.profile
+            )
+            out["mp"] = measure(server, f"{kind} gateway mp", files["mp"], files["mp_warm"], args, profile=args.profile)
             if args.sweep:
                 out["wecom_by_connections"] = {}
                 for connections in (int(c) for c in args.sweep.split(",")):
                     swept = argparse.Namespace(**{**vars(args), "connections": connections})
                     out["wecom_by_connections"][connections] = measure(
-                        server, f"{kind} wecom c={connections}", files["wecom"], files["wecom_warm"], swept)
+                        server, f"{kind} wecom c={connections}", files["wecom"], files["wecom_warm"], swept
+                    )
             out["peak_rss_mb"] = server.peak_rss_mb()
             out["rss_end_mb"] = server.rss_mb()
         finally:
@@ -387,19 +469,23 @@ def bench_database(kind: str, args: argparse.Namespace, files: dict[str, Path], 
     return out
 
 
-def bench_sync_on(kind: str, args: argparse.Namespace, files: dict[str, Path], tokens: list[str],
-                  bare: dict[str, Any]) -> dict[str, Any]:
+def bench_sync_on(
+    kind: str, args: argparse.Namespace, files: dict[str, Path], tokens: list[str], bare: dict[str, Any]
+) -> dict[str, Any]:
     """WeCom callbacks with the sync loop on, pulling from a simulator process that knows the Tokens."""
     heading(f"{kind}: gateway with sync loop + jobs, pulling from the simulator")
     state = Path(tempfile.gettempdir()) / "kgw-bench-sim-state.json"
     run(simulator_state(state, tokens))
     sim_port = free_port()
-    sim = Server("simulator", [str(Path(PYTHON).parent / "kefu-gateway"), "simulator", "--port", str(sim_port),
-                               "--state", str(state)], sim_port, ready_path="/_sim/clock").start(timeout=60)
+    sim = Server(
+        "simulator",
+        [str(Path(PYTHON).parent / "kefu-gateway"), "simulator", "--port", str(sim_port), "--state", str(state)],
+        sim_port,
+        ready_path="/_sim/clock",
+    ).start(timeout=60)
     db = run(fresh_database(kind))
     try:
-        run(add_channel(db.url, "wecom", app_id=CORPID, token=WECOM_TOKEN, name="wecom",
-                        api_base=f"{sim.base}/wecom"))
+        run(add_channel(db.url, "wecom", app_id=CORPID, token=WECOM_TOKEN, name="wecom", api_base=f"{sim.base}/wecom"))
         server = bench_server("gateway-loops", "gateway-loops", free_port(), gateway_env(db.url)).start()
         try:
             out = measure(server, f"{kind} gateway wecom +sync", files["wecom"], files["wecom_warm"], args)
@@ -410,8 +496,10 @@ def bench_sync_on(kind: str, args: argparse.Namespace, files: dict[str, Path], t
         calls = httpx.get(f"{sim.base}/_sim/calls", params={"path": "/cgi-bin/kf/sync_msg"}, timeout=60).json()
         out["sync_msg_calls"] = len(calls)
         out["ratio_to_bare"] = ratio(out["requests_per_s"], bare["mean_requests_per_s"])
-        print(f"{kind} wecom with sync on: gateway/bare = {out['ratio_to_bare']}; "
-              f"sync_msg calls served by the simulator: {out['sync_msg_calls']}")
+        print(
+            f"{kind} wecom with sync on: gateway/bare = {out['ratio_to_bare']}; "
+            f"sync_msg calls served by the simulator: {out['sync_msg_calls']}"
+        )
     finally:
         sim.stop()
         run(db.drop())
@@ -434,8 +522,10 @@ def main() -> None:
     heading(f"pre-generating {args.bodies} distinct bodies per case in {work}")
     wecom, tokens = wecom_requests(1, args.bodies + 10_000, rng)
     files = {
-        "wecom_warm": work / "wecom_warm.txt", "wecom": work / "wecom.txt",
-        "mp_warm": work / "mp_warm.txt", "mp": work / "mp.txt",
+        "wecom_warm": work / "wecom_warm.txt",
+        "wecom": work / "wecom.txt",
+        "mp_warm": work / "mp_warm.txt",
+        "mp": work / "mp.txt",
     }
     write_requests(files["wecom_warm"], wecom[:10_000])
     write_requests(files["wecom"], wecom[10_000:])
@@ -453,9 +543,16 @@ def main() -> None:
         bare["peak_rss_mb"] = bare_server.peak_rss_mb()
     finally:
         bare_server.stop()
-    figures: dict[str, Any] = {"settings": {"duration_s": args.duration, "connections": args.connections,
-                                            "wrk_threads": 1, "bodies_per_file": args.bodies,
-                                            "sync": args.sync}, "bare": bare}
+    figures: dict[str, Any] = {
+        "settings": {
+            "duration_s": args.duration,
+            "connections": args.connections,
+            "wrk_threads": 1,
+            "bodies_per_file": args.bodies,
+            "sync": args.sync,
+        },
+        "bare": bare,
+    }
     bare["mean_requests_per_s"] = bare["before"]["requests_per_s"]
     results = {}
     for kind in kinds:
@@ -467,13 +564,17 @@ def main() -> None:
         bare_server.stop()
     bare["mean_requests_per_s"] = round((bare["before"]["requests_per_s"] + bare["after"]["requests_per_s"]) / 2)
     heading("summary (ratio against the mean of the two bare runs)")
-    print(f"bare: {bare['before']['requests_per_s']:.0f} / {bare['after']['requests_per_s']:.0f} req/s "
-          f"(mean {bare['mean_requests_per_s']})")
+    print(
+        f"bare: {bare['before']['requests_per_s']:.0f} / {bare['after']['requests_per_s']:.0f} req/s "
+        f"(mean {bare['mean_requests_per_s']})"
+    )
     for kind, found in results.items():
         for case in ("wecom", "mp"):
             found[case]["ratio_to_bare"] = ratio(found[case]["requests_per_s"], bare["mean_requests_per_s"])
-            print(f"{kind:<10} {case:<5} {found[case]['requests_per_s']:>8.0f} req/s  p50 {found[case].get('p50_ms')} "
-                  f"ms  p99 {found[case].get('p99_ms')} ms  ratio {found[case]['ratio_to_bare']}  (target ≥ 0.70)")
+            print(
+                f"{kind:<10} {case:<5} {found[case]['requests_per_s']:>8.0f} req/s  p50 {found[case].get('p50_ms')} "
+                f"ms  p99 {found[case].get('p99_ms')} ms  ratio {found[case]['ratio_to_bare']}  (target ≥ 0.70)"
+            )
         if "wecom_sync_on" in found:
             s = found["wecom_sync_on"]
             s["ratio_to_bare"] = ratio(s["requests_per_s"], bare["mean_requests_per_s"])

@@ -5,7 +5,7 @@ encrypted `kf_msg_or_event` callbacks, and the process CPU per request is taken 
 
     bare                       the bare Litestar endpoint (reads the body, answers "success")
     gateway                    the real callback route: verify, decrypt, parse, group commit, ack
-    gateway, no database       the same with `Intake.record` answering at once (nothing stored)
+    gateway, no database       the same with `CallbackWriter.record` answering at once (nothing stored)
     gateway, no database, no crypto
                                … and the channel's `handle_callback` returning a ready result
 
@@ -28,11 +28,23 @@ CONCURRENCY = 32
 async def _call(app: Any, target: str, body: bytes) -> None:
     url = urlsplit(target)
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": url.path, "raw_path": url.path.encode(), "query_string": url.query.encode(), "root_path": "",
-        "headers": [(b"host", b"gateway"), (b"content-type", b"text/xml"),
-                    (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {},
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": url.path,
+        "raw_path": url.path.encode(),
+        "query_string": url.query.encode(),
+        "root_path": "",
+        "headers": [
+            (b"host", b"gateway"),
+            (b"content-type", b"text/xml"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
     }
     delivered = False
     statuses: list[int] = []
@@ -80,7 +92,7 @@ async def layer_costs(url: str, requests: Sequence[tuple[str, str]], per_case: i
     from tests.bench.serve_app import bare
 
     encoded = [(target, body.encode()) for target, body in requests]
-    chunks = [encoded[n * per_case:(n + 1) * per_case] for n in range(4)]
+    chunks = [encoded[n * per_case : (n + 1) * per_case] for n in range(4)]
     if len(chunks[-1]) < per_case:
         raise ValueError(f"need {4 * per_case} requests")
     runtime = Runtime(settings_for(url))
@@ -88,18 +100,19 @@ async def layer_costs(url: str, requests: Sequence[tuple[str, str]], per_case: i
     out: dict[str, Any] = {}
     try:
         out["bare"] = await _cpu_per_request(bare(), chunks[0])
-        batches = runtime.intake.batches
+        batches = runtime.callbacks.batches
         out["gateway"] = await _cpu_per_request(app, chunks[1])
-        out["callbacks_per_transaction"] = round(per_case / max(1, runtime.intake.batches - batches), 1)
+        out["callbacks_per_transaction"] = round(per_case / max(1, runtime.callbacks.batches - batches), 1)
 
         async def stored_nothing(channel_id: int, result: CallbackResult) -> bool:
             return True
 
-        runtime.intake.record = stored_nothing  # type: ignore[method-assign]
+        runtime.callbacks.record = stored_nothing  # type: ignore[method-assign]
         out["gateway_no_database"] = await _cpu_per_request(app, chunks[2])
-        channel = await runtime.channel(1)
-        ready = CallbackResult(event_key="k", event_kind="event:kf_msg_or_event", payload="",
-                               pull=PullRequest(stream="wk", token="t"))
+        channel = await runtime.channels.get(1)
+        ready = CallbackResult(
+            event_key="k", event_kind="event:kf_msg_or_event", payload="", pull=PullRequest(stream="wk", token="t")
+        )
 
         async def no_crypto(request: Any) -> CallbackResult:
             return ready

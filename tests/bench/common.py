@@ -54,8 +54,9 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                             check=False).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
     except OSError:
         rev = ""
     return {
@@ -177,24 +178,33 @@ def database_kinds(requested: str) -> list[str]:
 def settings_for(url: str, **env: str) -> Any:
     from gateway.settings import Settings
 
-    return Settings.from_env({"GATEWAY_DATABASE_URL": url, "GATEWAY_SECRET_KEY": SECRET_KEY,
-                              "GATEWAY_LOG_JSON": "0", **env})
+    return Settings.from_env(
+        {"GATEWAY_DATABASE_URL": url, "GATEWAY_SECRET_KEY": SECRET_KEY, "GATEWAY_LOG_JSON": "0", **env}
+    )
 
 
-async def add_channel(url: str, kind: str, *, app_id: str, token: str, name: str, **settings: Any) -> int:
-    """A channel row sealed like `kefu-gateway channel add` does; returns its id."""
+async def add_channel(
+    url: str, kind: str, *, app_id: str, token: str, name: str, inboxes: tuple[str, ...] = (), **settings: Any
+) -> int:
+    """A channel row sealed like `kefu-gateway channel add` does, with `inboxes` (kf accounts callbacks
+    may name when the platform cannot be asked); returns its id."""
     from gateway.db.engine import Database
     from gateway.db.repositories.channels import ChannelRepository
+    from gateway.db.repositories.directory import upsert_inbox
     from gateway.sealing import SecretBox
 
     db = Database(url)
     try:
         async with db.session() as session:
             row = await ChannelRepository(session, SecretBox(SECRET_KEY)).create(
-                kind=kind, name=name, app_id=app_id,
+                kind=kind,
+                name=name,
+                app_id=app_id,
                 secrets={"secret": f"{name}-app-secret", "token": token, "encoding_aes_key": AES_KEY},
                 settings=settings,
             )
+            for source_id in inboxes:
+                await upsert_inbox(session, row.id, source_id)
             return row.id
     finally:
         await db.dispose()
@@ -263,8 +273,7 @@ class StatementCounter:
         event.listen(self._engine, "commit", self._on_commit)
         event.listen(self._engine, "rollback", self._on_rollback)
 
-    def _on_execute(self, _conn: Any, _cursor: Any, statement: str, _params: Any, context: Any,
-                    _many: bool) -> None:
+    def _on_execute(self, _conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
         self.statements += 1
         verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
         self.by_verb[verb] = self.by_verb.get(verb, 0) + 1
@@ -315,8 +324,9 @@ class Server:
     def start(self, timeout: float = 30.0) -> Server:
         self.log_path = Path(tempfile.mkstemp(prefix=f"kgw-bench-{self.name}-", suffix=".log")[1])
         log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env={**os.environ, **self.env}, stdout=log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            self.argv, cwd=ROOT, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -372,8 +382,14 @@ def bench_server(name: str, app: str, port: int, env: dict[str, str]) -> Server:
 
 
 def gateway_env(url: str, **extra: str) -> dict[str, str]:
-    return {"GATEWAY_DATABASE_URL": url, "GATEWAY_SECRET_KEY": SECRET_KEY, "GATEWAY_LOG_JSON": "0",
-            "GATEWAY_LOG_LEVEL": "WARNING", "GATEWAY_MEDIA_DIR": tempfile.gettempdir() + "/kgw-bench-media", **extra}
+    return {
+        "GATEWAY_DATABASE_URL": url,
+        "GATEWAY_SECRET_KEY": SECRET_KEY,
+        "GATEWAY_LOG_JSON": "0",
+        "GATEWAY_LOG_LEVEL": "WARNING",
+        "GATEWAY_MEDIA_DIR": tempfile.gettempdir() + "/kgw-bench-media",
+        **extra,
+    }
 
 
 # ---------------------------------------------------------------------- wrk
@@ -388,8 +404,9 @@ def _ms(value: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def run_wrk(url: str, *, duration: float, connections: int, threads: int = 1,
-            requests_file: Path | None = None) -> dict[str, Any]:
+def run_wrk(
+    url: str, *, duration: float, connections: int, threads: int = 1, requests_file: Path | None = None
+) -> dict[str, Any]:
     """wrk with latency percentiles; with `requests_file`, rotate.lua sends its requests in turn."""
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "10s"]
     if requests_file is not None:
@@ -402,8 +419,7 @@ def run_wrk(url: str, *, duration: float, connections: int, threads: int = 1,
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result: dict[str, Any] = {"argv": " ".join(argv)}
     result["machine_busy_cores"] = watch.busy_cores()
-    result["wrk_cpu_cores"] = round((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-                                    / duration, 2)
+    result["wrk_cpu_cores"] = round((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / duration, 2)
     result["requests_per_s"] = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     done = re.search(r"(\d+) requests in ([\d.]+)(\w+),", out)
     result["requests"] = int(done.group(1)) if done else None  # type: ignore[union-attr]

@@ -38,22 +38,41 @@ def envelopes(kind: str, count: int) -> list[tuple[str, str, str, str, str]]:
         timestamp = str(1_760_000_000 + n)
         nonce = "".join(rng.choice(string.digits) for _ in range(10))
         if kind == "wecom":
-            plain = build_xml({"ToUserName": CORPID, "CreateTime": int(timestamp), "MsgType": "event",
-                               "Event": "kf_msg_or_event", "Token": "ENC" + os.urandom(22).hex(),
-                               "OpenKfId": "wkBenchAccount0000000000000001"})
+            plain = build_xml(
+                {
+                    "ToUserName": CORPID,
+                    "CreateTime": int(timestamp),
+                    "MsgType": "event",
+                    "Event": "kf_msg_or_event",
+                    "Token": "ENC" + os.urandom(22).hex(),
+                    "OpenKfId": "wkBenchAccount0000000000000001",
+                }
+            )
             to_user = CORPID
         else:
-            plain = build_xml({"ToUserName": "gh_bench", "FromUserName": "o" + os.urandom(14).hex(),
-                               "CreateTime": int(timestamp), "MsgType": "text",
-                               "Content": f"你好，我想问一下订单 {n} 的物流", "MsgId": str(24_000_000_000_000_000 + n)})
+            plain = build_xml(
+                {
+                    "ToUserName": "gh_bench",
+                    "FromUserName": "o" + os.urandom(14).hex(),
+                    "CreateTime": int(timestamp),
+                    "MsgType": "text",
+                    "Content": f"你好，我想问一下订单 {n} 的物流",
+                    "MsgId": str(24_000_000_000_000_000 + n),
+                }
+            )
             to_user = "gh_bench"
         env = crypto.encrypt_message(plain, timestamp=timestamp, nonce=nonce, to_user=to_user)
         out.append((env.xml, env.msg_signature, timestamp, nonce, plain))
     return out
 
 
-def rate(fn: Callable[[str, str, str, str], object], payloads: list[tuple[str, str, str, str, str]],
-         *, rounds: int, seconds: float) -> float:
+def rate(
+    fn: Callable[[str, str, str, str], object],
+    payloads: list[tuple[str, str, str, str, str]],
+    *,
+    rounds: int,
+    seconds: float,
+) -> float:
     """Best-of-`rounds` calls per second, each round looping over the payloads for ~`seconds`."""
     best = 0.0
     for _ in range(rounds):
@@ -70,8 +89,9 @@ def rate(fn: Callable[[str, str, str, str], object], payloads: list[tuple[str, s
     return best
 
 
-def steps(crypto: object, payloads: list[tuple[str, str, str, str, str]], *, rounds: int,
-          seconds: float) -> dict[str, float]:
+def steps(
+    crypto: object, payloads: list[tuple[str, str, str, str, str]], *, rounds: int, seconds: float
+) -> dict[str, float]:
     """Where the gateway's time goes, step by step along WeChatCrypto.decrypt_message."""
     from gateway.wechat.crypto import MAX_XML_BYTES, WeChatCrypto, _b64decode, _envelope_encrypt
     from gateway.wechat.xmlmsg import parse_xml
@@ -93,8 +113,9 @@ def steps(crypto: object, payloads: list[tuple[str, str, str, str, str]], *, rou
     out = {
         "envelope fast path (_envelope_encrypt)": per_call(lambda i: _envelope_encrypt(payloads[i][0], MAX_XML_BYTES)),
         "full parser, for comparison (parse_xml)": per_call(lambda i: parse_xml(payloads[i][0])),
-        "check_signature": per_call(lambda i: crypto.check_signature(prepared[i][1], prepared[i][2],
-                                                                      prepared[i][3], prepared[i][0])),
+        "check_signature": per_call(
+            lambda i: crypto.check_signature(prepared[i][1], prepared[i][2], prepared[i][3], prepared[i][0])
+        ),
         "base64 decode": per_call(lambda i: _b64decode(prepared[i][0])),
         "decrypt() (AES + checks)": per_call(lambda i: crypto.decrypt(prepared[i][0])),
         "decrypt_message() total": per_call(lambda i: crypto.decrypt_message(*payloads[i][:4])),
@@ -119,8 +140,12 @@ def main() -> None:
     from gateway.wechat.crypto import WeChatCrypto
 
     backend = WeChatCipher.__module__.rsplit(".", 1)[-1]  # cryptography or pycrypto(dome)
-    figures: dict[str, object] = {"wechatpy_version": wechatpy.__version__, "wechatpy_aes_backend": backend,
-                                  "target_ratio": 2.0, "cases": {}}
+    figures: dict[str, object] = {
+        "wechatpy_version": wechatpy.__version__,
+        "wechatpy_aes_backend": backend,
+        "target_ratio": 2.0,
+        "cases": {},
+    }
     for kind, receive_id, theirs_cls in (("wecom", CORPID, WechatpyWorkCrypto), ("mp", APPID, WechatpyMpCrypto)):
         heading(f"{kind}: verify + decrypt")
         payloads = envelopes(kind, args.payloads)

@@ -63,8 +63,9 @@ class Follower:
     async def run(self) -> None:
         headers = {"Authorization": f"Bearer {self.key}", "Accept": "text/event-stream"}
         async with httpx.AsyncClient(base_url=self.base, timeout=httpx.Timeout(5.0, read=None)) as client:
-            async with client.stream("GET", "/api/v1/events/stream", params={"types": "message.created"},
-                                     headers=headers) as response:
+            async with client.stream(
+                "GET", "/api/v1/events/stream", params={"types": "message.created"}, headers=headers
+            ) as response:
                 if response.status_code != 200:
                     raise RuntimeError(f"event stream answered {response.status_code}: {await response.aread()}")
                 self.connected.set()
@@ -80,14 +81,16 @@ class Follower:
 
 
 async def drive(sim: str, gateway: str, key: str, args: argparse.Namespace) -> dict[str, Any]:
-    from gateway.simulator.driver_client import SimDriver
+    from kefu_sim import SimDriver
 
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=sim, timeout=30.0, limits=limits) as client:
         driver = SimDriver(client)
         kf = (await driver.wecom_add_kf_account(CORPID, name="E2E"))["open_kfid"]
-        customers = [(await driver.wecom_add_customer(CORPID, nickname=f"客户{n}", unionid=f"U-e2e-{n:05d}"))
-                     ["external_userid"] for n in range(args.customers)]
+        customers = [
+            (await driver.wecom_add_customer(CORPID, nickname=f"客户{n}", unionid=f"U-e2e-{n:05d}"))["external_userid"]
+            for n in range(args.customers)
+        ]
         follower = Follower(gateway, key)
         follow_task = asyncio.create_task(follower.run())
         await asyncio.wait_for(follower.connected.wait(), 10)
@@ -99,8 +102,9 @@ async def drive(sim: str, gateway: str, key: str, args: argparse.Namespace) -> d
             t0 = time.monotonic()
             started[n] = t0
             try:
-                await driver.wecom_customer_send(CORPID, kf, customers[n % len(customers)],
-                                                 content=f"e2e-{n} 你好，请问我的订单到哪了")
+                await driver.wecom_customer_send(
+                    CORPID, kf, customers[n % len(customers)], content=f"e2e-{n} 你好，请问我的订单到哪了"
+                )
             except Exception as exc:  # counted and reported
                 errors.append(repr(exc))
             call_seconds.append(time.monotonic() - t0)
@@ -158,23 +162,33 @@ async def drive(sim: str, gateway: str, key: str, args: argparse.Namespace) -> d
 def bench(kind: str, sim: Server, args: argparse.Namespace) -> dict[str, Any]:
     db = run(fresh_database(kind))
     try:
-        channel_id = run(add_channel(db.url, "wecom", app_id=CORPID, token=TOKEN, name="wecom",
-                                     api_base=f"{sim.base}/wecom"))
+        channel_id = run(
+            add_channel(db.url, "wecom", app_id=CORPID, token=TOKEN, name="wecom", api_base=f"{sim.base}/wecom")
+        )
         key = run(add_api_key(db.url, "read"))
         port = free_port()
-        gateway = Server("gateway", [str(BIN / "kefu-gateway"), "serve", "--port", str(port)], port,
-                         gateway_env(db.url)).start()
+        gateway = Server(
+            "gateway", [str(BIN / "kefu-gateway"), "serve", "--port", str(port)], port, gateway_env(db.url)
+        ).start()
         try:
-            httpx.post(f"{sim.base}/_sim/wecom/corps", json={
-                "corpid": CORPID, "secret": SECRET, "callback_url": f"{gateway.base}/callbacks/{channel_id}",
-                "callback_token": TOKEN, "encoding_aes_key": AES_KEY}).raise_for_status()
+            httpx.post(
+                f"{sim.base}/_sim/wecom/corps",
+                json={
+                    "corpid": CORPID,
+                    "secret": SECRET,
+                    "callback_url": f"{gateway.base}/callbacks/{channel_id}",
+                    "callback_token": TOKEN,
+                    "encoding_aes_key": AES_KEY,
+                },
+            ).raise_for_status()
             gw_cpu, sim_cpu, started = gateway.cpu_seconds(), sim.cpu_seconds(), time.monotonic()
             found = run(drive(sim.base, gateway.base, key, args))
             elapsed = time.monotonic() - started  # warm-up, steady phase and settling
             found["gateway_cpu_cores"] = round((gateway.cpu_seconds() - gw_cpu) / elapsed, 2)
             found["simulator_cpu_cores"] = round((sim.cpu_seconds() - sim_cpu) / elapsed, 2)
-            found["gateway_cpu_ms_per_message"] = round((gateway.cpu_seconds() - gw_cpu) * 1000
-                                                        / (found["messages_sent"] + found["warmup_messages"]), 2)
+            found["gateway_cpu_ms_per_message"] = round(
+                (gateway.cpu_seconds() - gw_cpu) * 1000 / (found["messages_sent"] + found["warmup_messages"]), 2
+            )
             found["gateway_peak_rss_mb"] = gateway.peak_rss_mb()
             found["gateway_rss_end_mb"] = gateway.rss_mb()
         finally:
@@ -182,15 +196,21 @@ def bench(kind: str, sim: Server, args: argparse.Namespace) -> dict[str, Any]:
     finally:
         run(db.drop())
     lat = found["latency"]
-    print(f"sent {found['messages_sent']} at {found['achieved_send_rate']}/s; received {found['received']} "
-          f"(missing {found['missing']}, driver errors {found['driver_errors']})")
-    print(f"latency ms: p50 {lat.get('p50_ms')}  p95 {lat.get('p95_ms')}  p99 {lat.get('p99_ms')}  "
-          f"max {lat.get('max_ms')}   (driver call p50 {found['driver_call'].get('p50_ms')} ms)")
+    print(
+        f"sent {found['messages_sent']} at {found['achieved_send_rate']}/s; received {found['received']} "
+        f"(missing {found['missing']}, driver errors {found['driver_errors']})"
+    )
+    print(
+        f"latency ms: p50 {lat.get('p50_ms')}  p95 {lat.get('p95_ms')}  p99 {lat.get('p99_ms')}  "
+        f"max {lat.get('max_ms')}   (driver call p50 {found['driver_call'].get('p50_ms')} ms)"
+    )
     print("per 5 s window p50/p95: " + "  ".join(f"{w.get('p50_ms')}/{w.get('p95_ms')}" for w in found["windows"]))
-    print(f"CPU cores over the run: gateway {found['gateway_cpu_cores']} "
-          f"({found['gateway_cpu_ms_per_message']} ms per message), simulator {found['simulator_cpu_cores']}; "
-          f"machine busy during the steady phase {found['machine_busy_cores']};  "
-          f"gateway peak RSS {found['gateway_peak_rss_mb']} MB")
+    print(
+        f"CPU cores over the run: gateway {found['gateway_cpu_cores']} "
+        f"({found['gateway_cpu_ms_per_message']} ms per message), simulator {found['simulator_cpu_cores']}; "
+        f"machine busy during the steady phase {found['machine_busy_cores']};  "
+        f"gateway peak RSS {found['gateway_peak_rss_mb']} MB"
+    )
     return found
 
 
@@ -205,8 +225,12 @@ def main() -> None:
     for kind in database_kinds(args.db):
         heading(f"{kind}: {args.rate:g} messages/s for {args.duration:g} s")
         port = free_port()
-        sim = Server("simulator", [str(BIN / "kefu-gateway"), "simulator", "--port", str(port), "--seed", "4"], port,
-                     ready_path="/_sim/clock").start()
+        sim = Server(
+            "simulator",
+            [str(BIN / "kefu-gateway"), "simulator", "--port", str(port), "--seed", "4"],
+            port,
+            ready_path="/_sim/clock",
+        ).start()
         try:
             figures["databases"][kind] = bench(kind, sim, args)
         finally:

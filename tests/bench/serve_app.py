@@ -60,8 +60,9 @@ def main() -> None:
         settings = get_settings()
         configure_logging(settings.log_level, json_lines=settings.log_json)
         settings.require_secret_key()
-    uvicorn.run(f"tests.bench.serve_app:{APPS[args.app]}", factory=True, host="127.0.0.1", port=args.port,
-                **_uvicorn_options(1))  # type: ignore[arg-type]
+    uvicorn.run(
+        f"tests.bench.serve_app:{APPS[args.app]}", factory=True, host="127.0.0.1", port=args.port, **_uvicorn_options(1)
+    )  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -55,17 +55,21 @@ PAGE = 1000
 
 async def build_world(path: Path, messages: int, customers: int) -> None:
     """Simulator state: corp, kf account, customers, `messages` text messages, a long-lived sync Token."""
-    from gateway.simulator import World, create_simulator_app
-    from gateway.simulator.driver_client import SimDriver
-    from gateway.simulator.wecom_kf_actor import Actor
-    from gateway.simulator.wecom_state import SyncToken
+    from kefu_sim import SimDriver, World, create_app
+    from kefu_sim.wecom.state import SyncToken
+    from kefu_sim.wecom_kf.actor import Actor
 
     world = World(seed=2)
-    app = create_simulator_app(world)
+    app = create_app(world)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as client:
         driver = SimDriver(client)
-        await driver.wecom_create_corp(corpid=CORPID, secret=SECRET, sync_empty_page_rate=0.0,
-                                       callback_token="SyncBenchToken", encoding_aes_key=AES_KEY)
+        await driver.wecom_create_corp(
+            corpid=CORPID,
+            secret=SECRET,
+            sync_empty_page_rate=0.0,
+            callback_token="SyncBenchToken",
+            encoding_aes_key=AES_KEY,
+        )
         await driver.wecom_add_kf_account(CORPID, name="Bench", open_kfid=OPEN_KFID)
         for n in range(customers):
             await driver.wecom_add_customer(CORPID, nickname=f"客户{n:05d}", unionid=f"U-sync-{n:05d}")
@@ -125,11 +129,12 @@ async def sync_run(url: str, sim_base: str, expected: int, *, profile: bool = Fa
     from gateway.db.models import Message
     from gateway.db.repositories.feed import save_callback_token
     from gateway.db.types import utcnow
+    from gateway.inbound.sync import Syncer
     from gateway.runtime import Runtime
-    from gateway.sync import Syncer
 
-    channel_id = await add_channel(url, "wecom", app_id=CORPID, token="SyncBenchToken", name="wecom",
-                                   api_base=f"{sim_base}/wecom")
+    channel_id = await add_channel(
+        url, "wecom", app_id=CORPID, token="SyncBenchToken", name="wecom", api_base=f"{sim_base}/wecom"
+    )
     db = Database(url)
     runtime = Runtime(settings_for(url), db=db)
     try:
@@ -139,10 +144,10 @@ async def sync_run(url: str, sim_base: str, expected: int, *, profile: bool = Fa
 
         async def lookup(cid: int) -> Any:
             if cid not in timed:
-                timed[cid] = TimedChannel(await runtime.channel(cid))
+                timed[cid] = TimedChannel(await runtime.channels.get(cid))
             return timed[cid]
 
-        syncer = Syncer(db, lookup, runtime.settings.sync, after_ingest=runtime.after_ingest)
+        syncer = Syncer(db, lookup, runtime.settings.sync, after_ingest=runtime.followups.after_ingest)
         counter = StatementCounter(db.engine)
         watch = CpuWatch()
         cpu0 = time.process_time()
@@ -195,8 +200,11 @@ async def raw_insert(source_url: str, kind: str) -> dict[str, Any]:
     target = Database(target_db.url)
     try:
         messages_table = Message.__table__
-        parents = [t for t in Base.metadata.sorted_tables
-                   if t.name in ("channels", "inboxes", "agents", "contacts", "contact_identities", "conversations")]
+        parents = [
+            t
+            for t in Base.metadata.sorted_tables
+            if t.name in ("channels", "inboxes", "agents", "contacts", "contact_identities", "conversations")
+        ]
         async with source.engine.connect() as src:
             copies = {t.name: [dict(r._mapping) for r in await src.execute(select(t))] for t in parents}
             rows = [dict(r._mapping) for r in await src.execute(select(messages_table).order_by(messages_table.c.id))]
@@ -210,14 +218,18 @@ async def raw_insert(source_url: str, kind: str) -> dict[str, Any]:
         started = time.perf_counter()
         for offset in range(0, len(rows), PAGE):
             async with target.engine.begin() as dst:
-                await dst.execute(messages_table.insert(), rows[offset:offset + PAGE])
+                await dst.execute(messages_table.insert(), rows[offset : offset + PAGE])
         elapsed = time.perf_counter() - started
         busy = watch.busy_cores()
         async with target.engine.connect() as dst:
             count = await dst.scalar(select(func.count()).select_from(messages_table))
         assert count == len(rows)
-        return {"rows": len(rows), "seconds": round(elapsed, 3), "rows_per_s": round(len(rows) / elapsed),
-                "machine_busy_cores": busy}
+        return {
+            "rows": len(rows),
+            "seconds": round(elapsed, 3),
+            "rows_per_s": round(len(rows) / elapsed),
+            "machine_busy_cores": busy,
+        }
     finally:
         await source.dispose()
         await target.dispose()
@@ -229,33 +241,49 @@ def main() -> None:
     parser.add_argument("--db", default="both", choices=["sqlite", "postgresql", "both"])
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--customers", type=int, default=2000)
-    parser.add_argument("--profile", action="store_true",
-                        help="extra sync run under cProfile (slower; shares of time per gateway function)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="extra sync run under cProfile (slower; shares of time per gateway function)",
+    )
     args = parser.parse_args()
 
     heading(f"simulator world: {args.messages} messages from {args.customers} customers")
     state = Path(tempfile.gettempdir()) / "kgw-bench-sync-world.json"
     run(build_world(state, args.messages, args.customers))
     port = free_port()
-    sim = Server("simulator", [str(BIN / "kefu-gateway"), "simulator", "--port", str(port), "--state", str(state)],
-                 port, ready_path="/_sim/clock").start(timeout=120)
-    figures: dict[str, Any] = {"settings": {"messages": args.messages, "customers": args.customers, "page": PAGE},
-                               "target_ratio": 0.5, "databases": {}}
+    sim = Server(
+        "simulator",
+        [str(BIN / "kefu-gateway"), "simulator", "--port", str(port), "--state", str(state)],
+        port,
+        ready_path="/_sim/clock",
+    ).start(timeout=120)
+    figures: dict[str, Any] = {
+        "settings": {"messages": args.messages, "customers": args.customers, "page": PAGE},
+        "target_ratio": 0.5,
+        "databases": {},
+    }
     try:
         for kind in database_kinds(args.db):
             heading(kind)
             db = run(fresh_database(kind))
             try:
                 synced = run(sync_run(db.url, sim.base, args.messages))
-                print(f"sync:  {synced['messages']} messages in {synced['seconds']} s = {synced['messages_per_s']}/s "
-                      f"({synced['pages']} pages; inside pull {synced['pull_s']} s, overlapping the ingest; "
-                      f"profiles {synced['profiles_s']} s; process CPU {synced['bench_process_cpu_s']} s = "
-                      f"{synced['cpu_ms_per_page']} ms per page; machine busy {synced['machine_busy_cores']})")
+                print(
+                    f"sync:  {synced['messages']} messages in {synced['seconds']} s = {synced['messages_per_s']}/s "
+                    f"({synced['pages']} pages; inside pull {synced['pull_s']} s, overlapping the ingest; "
+                    f"profiles {synced['profiles_s']} s; process CPU {synced['bench_process_cpu_s']} s = "
+                    f"{synced['cpu_ms_per_page']} ms per page; machine busy {synced['machine_busy_cores']})"
+                )
                 raw = run(raw_insert(db.url, kind))
-                print(f"       SQL: {synced['sql_statements']} statements ({synced['sql_statements_per_message']} per "
-                      f"message, {synced['sql_compiled_afresh']} compiled afresh) {synced['sql_by_verb']}")
-                print(f"raw:   {raw['rows']} rows in {raw['seconds']} s = {raw['rows_per_s']}/s "
-                      f"(Core executemany, {PAGE} rows per commit)")
+                print(
+                    f"       SQL: {synced['sql_statements']} statements ({synced['sql_statements_per_message']} per "
+                    f"message, {synced['sql_compiled_afresh']} compiled afresh) {synced['sql_by_verb']}"
+                )
+                print(
+                    f"raw:   {raw['rows']} rows in {raw['seconds']} s = {raw['rows_per_s']}/s "
+                    f"(Core executemany, {PAGE} rows per commit)"
+                )
                 found = {"sync": synced, "raw_insert": raw, "ratio": ratio(synced["messages_per_s"], raw["rows_per_s"])}
                 print(f"ratio sync/raw = {found['ratio']}  (target ≥ 0.5)")
                 if args.profile:

@@ -14,8 +14,15 @@ from gateway.channels.base import (
     CallbackResult,
     Channel,
     ConversationRef,
+    ManagesAgents,
+    ManagesInboxes,
     OutboundMessage,
+    Pulls,
+    Typing,
+    UpgradesService,
+    require,
 )
+from gateway.channels.config import ChannelConfig
 from gateway.channels.mp import MpChannel
 from gateway.domain import ContentType, ConversationStatus, MessageType, WindowTrigger
 from gateway.errors import (
@@ -31,11 +38,10 @@ from gateway.errors import (
     UnsupportedByChannel,
     XmlParseError,
 )
-from gateway.simulator import SimClock, World, create_simulator_app
-from gateway.simulator.driver_client import SimDriver
 from gateway.wechat.crypto import WeChatCrypto, sha1_signature
 from gateway.wechat.tokens import TokenManager
 from gateway.wechat.xmlmsg import build_xml
+from kefu_sim import SimClock, SimDriver, World, create_app
 
 TOKEN = "CallbackToken123"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -67,12 +73,14 @@ class Env:
 
     def make_channel(self, secret: str, mode: str, **secrets: str) -> MpChannel:
         return MpChannel(
-            channel_id=1,
-            app_id=self.appid,
-            settings={"api_base": "http://sim/mp", "callback_mode": mode},
-            secrets={"secret": secret, "token": TOKEN, "encoding_aes_key": AES_KEY, **secrets},
-            http=self.http,
-            tokens=TokenManager(self.http, clock=self.world.now),
+            ChannelConfig(
+                channel_id=1,
+                app_id=self.appid,
+                settings={"api_base": "http://sim/mp", "callback_mode": mode},
+                secrets={"secret": secret, "token": TOKEN, "encoding_aes_key": AES_KEY, **secrets},
+                http=self.http,
+                tokens=TokenManager(self.http, clock=self.world.now),
+            )
         )
 
     @property
@@ -98,12 +106,15 @@ async def _env(mode: str) -> AsyncIterator[Env]:
         return await holder["env"].receive(request)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(receive)) as gateway:
-        app = create_simulator_app(world, callback_client=gateway)
+        app = create_app(world, callback_client=gateway)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
             env = holder["env"] = Env(world, http)
             account = await env.driver.mp_create_app(
-                wechat_id="kftest", callback_url="http://gw/callbacks/1", callback_token=TOKEN,
-                encoding_aes_key=AES_KEY, callback_mode=mode,
+                wechat_id="kftest",
+                callback_url="http://gw/callbacks/1",
+                callback_token=TOKEN,
+                encoding_aes_key=AES_KEY,
+                callback_mode=mode,
             )
             env.appid, env.gh_id = account["appid"], account["gh_id"]
             env.channel = env.make_channel(account["secret"], mode)
@@ -126,20 +137,28 @@ async def safe_env() -> AsyncIterator[Env]:
 
 def test_declares_the_contract() -> None:
     assert MpChannel.kind == "mp" and MpChannel.default_api_base == "https://api.weixin.qq.com"
-    caps = MpChannel.capabilities
-    assert not caps.pull and caps.typing and caps.assign_agent and caps.resolve and caps.manage_agents
-    assert not caps.handover_queue and not caps.handover_bot
-    assert {"text", "image", "news", "menu", "miniprogram", "wxcard"} <= caps.send_types
-    assert "file" not in caps.send_types
+    assert issubclass(MpChannel, Typing) and issubclass(MpChannel, ManagesAgents)
+    assert not issubclass(MpChannel, Pulls) and not issubclass(MpChannel, ManagesInboxes)
+    assert not issubclass(MpChannel, UpgradesService)
+    assert {"text", "image", "news", "menu", "miniprogram", "wxcard"} <= MpChannel.send_types
+    assert "file" not in MpChannel.send_types
 
 
 async def test_is_a_channel_and_refuses_bad_settings(safe_env: Env) -> None:
     assert isinstance(safe_env.channel, Channel)
     with pytest.raises(ConfigError):
-        MpChannel(channel_id=1, app_id="wx1", settings={"callback_mode": "loud"}, secrets={},
-                  http=safe_env.http, tokens=TokenManager(safe_env.http))
-    with pytest.raises(UnsupportedByChannel):
-        await safe_env.channel.pull(safe_env.appid, None)
+        MpChannel(
+            ChannelConfig(
+                channel_id=1,
+                app_id="wx1",
+                settings={"callback_mode": "loud"},
+                secrets={},
+                http=safe_env.http,
+                tokens=TokenManager(safe_env.http),
+            )
+        )
+    with pytest.raises(UnsupportedByChannel):  # MP pushes content: nothing to pull
+        require(safe_env.channel, Pulls, "pull messages")
 
 
 # ---------------------------------------------------------------- callbacks pushed by the simulator
@@ -171,7 +190,11 @@ async def test_callbacks_in_every_mode(env: Env) -> None:
     [msg] = text.batch.messages
     assert msg.source_id == text.event_key == str(sent["msgid"]) and text.event_kind == "text"
     assert (msg.content, msg.content_type, msg.contact_source_id, msg.inbox_source_id) == (
-        "你好", ContentType.TEXT, env.openid, env.appid)
+        "你好",
+        ContentType.TEXT,
+        env.openid,
+        env.appid,
+    )
     assert msg.window_trigger is WindowTrigger.USER_MESSAGE and text.reply == "success"
     assert "<Content><![CDATA[你好]]></Content>" in text.payload and "<Encrypt>" not in text.payload
     assert menu.batch.messages[0].content_attributes == {"menu_id": "101"}
@@ -193,7 +216,10 @@ async def test_kf_session_events_become_state_changes(env: Env) -> None:
     created, switched, closed = (await env.flushed())[1:]
     changes = [r.batch.state_changes[0] for r in (created, switched, closed)]
     assert [(c.status, c.assignee_source_id) for c in changes] == [
-        (ConversationStatus.OPEN, kf), (ConversationStatus.OPEN, "test2@kftest"), (ConversationStatus.RESOLVED, None)]
+        (ConversationStatus.OPEN, kf),
+        (ConversationStatus.OPEN, "test2@kftest"),
+        (ConversationStatus.RESOLVED, "test2@kftest"),  # the closing kf
+    ]
     assert all(not r.batch.messages and r.event_key for r in (created, switched, closed))
 
 
@@ -208,8 +234,16 @@ async def test_duplicate_pushes_share_the_event_key(safe_env: Env) -> None:
 
 
 def _plain(content: str = "hello", to: str = "gh_x") -> str:
-    return build_xml({"ToUserName": to, "FromUserName": "oUser", "CreateTime": 1700000000, "MsgType": "text",
-                      "Content": content, "MsgId": 42})
+    return build_xml(
+        {
+            "ToUserName": to,
+            "FromUserName": "oUser",
+            "CreateTime": 1700000000,
+            "MsgType": "text",
+            "Content": content,
+            "MsgId": 42,
+        }
+    )
 
 
 def _encrypted(plaintext: str, *, appid: str, compat_fields: str | None = None) -> tuple[dict[str, str], bytes]:
@@ -218,8 +252,14 @@ def _encrypted(plaintext: str, *, appid: str, compat_fields: str | None = None) 
     body = sealed.xml
     if compat_fields is not None:  # compat mode: the plain fields and an <Encrypt> copy of them
         body = compat_fields.replace("</xml>", f"<Encrypt>{sealed.encrypt}</Encrypt></xml>")
-    query = {"signature": sha1_signature(TOKEN, "1700000000", "77"), "timestamp": "1700000000", "nonce": "77",
-             "openid": "oUser", "encrypt_type": "aes", "msg_signature": sealed.msg_signature}
+    query = {
+        "signature": sha1_signature(TOKEN, "1700000000", "77"),
+        "timestamp": "1700000000",
+        "nonce": "77",
+        "openid": "oUser",
+        "encrypt_type": "aes",
+        "msg_signature": sealed.msg_signature,
+    }
     return query, body.encode()
 
 
@@ -297,19 +337,52 @@ OUTBOUND = [
     ("text", "hello", {}, "text", {"content": "hello"}),
     ("image", None, {"media_id": "@image"}, "image", {"media_id": "@image"}),
     ("voice", None, {"media_id": "@voice"}, "voice", {"media_id": "@voice"}),
-    ("video", None, {"media_id": "@video", "thumb_media_id": "@thumb", "title": "T"}, "video",
-     {"media_id": "@video", "thumb_media_id": "@thumb", "title": "T"}),
-    ("music", None, {"musicurl": "http://m", "hqmusicurl": "http://hq", "thumb_media_id": "@thumb"}, "music",
-     {"musicurl": "http://m"}),
-    ("news", None, {"articles": [{"title": "A", "url": "http://a"}]}, "news", {"articles": [{"title": "A",
-                                                                                              "url": "http://a"}]}),
-    ("link", None, {"title": "L", "url": "http://l", "description": "d", "pic_url": "http://p"}, "news",
-     {"articles": [{"title": "L", "description": "d", "url": "http://l", "picurl": "http://p"}]}),
-    ("menu", "满意吗?", {"items": [{"id": "1", "content": "是"}, {"id": "2", "content": "否"}], "tail_content": "谢谢"},
-     "msgmenu", {"head_content": "满意吗?", "list": [{"id": "1", "content": "是"}, {"id": "2", "content": "否"}],
-                 "tail_content": "谢谢"}),
-    ("miniprogram", None, {"title": "T", "appid": "wxapp", "pagepath": "p/i", "thumb_media_id": "@thumb"},
-     "miniprogrampage", {"appid": "wxapp", "pagepath": "p/i"}),
+    (
+        "video",
+        None,
+        {"media_id": "@video", "thumb_media_id": "@thumb", "title": "T"},
+        "video",
+        {"media_id": "@video", "thumb_media_id": "@thumb", "title": "T"},
+    ),
+    (
+        "music",
+        None,
+        {"musicurl": "http://m", "hqmusicurl": "http://hq", "thumb_media_id": "@thumb"},
+        "music",
+        {"musicurl": "http://m"},
+    ),
+    (
+        "news",
+        None,
+        {"articles": [{"title": "A", "url": "http://a"}]},
+        "news",
+        {"articles": [{"title": "A", "url": "http://a"}]},
+    ),
+    (
+        "link",
+        None,
+        {"title": "L", "url": "http://l", "description": "d", "pic_url": "http://p"},
+        "news",
+        {"articles": [{"title": "L", "description": "d", "url": "http://l", "picurl": "http://p"}]},
+    ),
+    (
+        "menu",
+        "满意吗?",
+        {"items": [{"id": "1", "content": "是"}, {"id": "2", "content": "否"}], "tail_content": "谢谢"},
+        "msgmenu",
+        {
+            "head_content": "满意吗?",
+            "list": [{"id": "1", "content": "是"}, {"id": "2", "content": "否"}],
+            "tail_content": "谢谢",
+        },
+    ),
+    (
+        "miniprogram",
+        None,
+        {"title": "T", "appid": "wxapp", "pagepath": "p/i", "thumb_media_id": "@thumb"},
+        "miniprogrampage",
+        {"appid": "wxapp", "pagepath": "p/i"},
+    ),
     ("mpnews", None, {"media_id": "MEDIA"}, "mpnews", {"media_id": "MEDIA"}),
     ("mpnewsarticle", None, {"article_id": "ART"}, "mpnewsarticle", {"article_id": "ART"}),
     ("wxcard", None, {"card_id": "CARD"}, "wxcard", {"card_id": "CARD"}),
@@ -327,7 +400,7 @@ async def test_send_every_type(safe_env: Env) -> None:
             return {k: fill(v) for k, v in value.items()}
         return media.get(value, value) if isinstance(value, str) else value
 
-    assert {row[0] for row in OUTBOUND} == set(MpChannel.capabilities.send_types)
+    assert {row[0] for row in OUTBOUND} == set(MpChannel.send_types)
     for n, (content_type, content, attrs, msgtype, payload) in enumerate(OUTBOUND):
         await env.driver.mp_user_text(env.appid, env.openid, "go on")
         message = OutboundMessage(msgid=f"m{n}", content_type=content_type, content=content, attributes=fill(attrs))
@@ -418,8 +491,10 @@ async def test_fetch_profiles(safe_env: Env) -> None:
     env = safe_env
     bob = (await env.driver.mp_add_follower(env.appid, nickname="Bob", unionid="u-bob"))["openid"]
     profiles = await env.channel.fetch_profiles([env.openid, bob, "o-nobody", bob])
-    assert [(p.source_id, p.name, p.unionid) for p in profiles] == [(env.openid, "Alice", "u-alice"),
-                                                                    (bob, "Bob", "u-bob")]
+    assert [(p.source_id, p.name, p.unionid) for p in profiles] == [
+        (env.openid, "Alice", "u-alice"),
+        (bob, "Bob", "u-bob"),
+    ]
     assert len(await env.driver.calls(path="/cgi-bin/user/info")) == 3
 
 

@@ -10,7 +10,21 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.channels.base import CallbackRequest, CallbackResult, Channel, ConversationRef, OutboundMessage
+from gateway.channels.base import (
+    CallbackRequest,
+    CallbackResult,
+    Channel,
+    ConversationRef,
+    EventCodes,
+    ManagesAgents,
+    ManagesInboxes,
+    OutboundMessage,
+    Pulls,
+    Typing,
+    UpgradesService,
+    require,
+)
+from gateway.channels.config import ChannelConfig
 from gateway.channels.wecom import WeComChannel, outbound_payload, platform_msgid
 from gateway.domain import ContentType, ConversationStatus, MessageType
 from gateway.errors import (
@@ -24,11 +38,10 @@ from gateway.errors import (
     TokenError,
     UnsupportedByChannel,
 )
-from gateway.simulator import SimClock, World, create_simulator_app
-from gateway.simulator.driver_client import SimDriver
 from gateway.wechat.crypto import WeChatCrypto
 from gateway.wechat.http import RetryPolicy
 from gateway.wechat.tokens import TokenManager
+from kefu_sim import SimClock, SimDriver, World, create_app
 
 START = 1_767_225_600.0
 CORPID, SECRET = "wwchannel0001", "kf-secret"
@@ -53,9 +66,16 @@ class Sim:
 
 
 def make_channel(http: httpx.AsyncClient, **settings: Any) -> WeComChannel:
-    return WeComChannel(channel_id=1, app_id=CORPID, settings={"api_base": "http://sim/wecom", **settings},
-                        secrets={"secret": SECRET, "token": TOKEN, "encoding_aes_key": AES_KEY},
-                        http=http, tokens=TokenManager(http))
+    return WeComChannel(
+        ChannelConfig(
+            channel_id=1,
+            app_id=CORPID,
+            settings={"api_base": "http://sim/wecom", **settings},
+            secrets={"secret": SECRET, "token": TOKEN, "encoding_aes_key": AES_KEY},
+            http=http,
+            tokens=TokenManager(http),
+        )
+    )
 
 
 @pytest.fixture
@@ -75,26 +95,39 @@ async def sim() -> AsyncIterator[Sim]:
         return httpx.Response(200, text=result.reply)
 
     receiver = httpx.AsyncClient(transport=httpx.MockTransport(receive))
-    app = create_simulator_app(World(seed=3, clock=SimClock(START, frozen=True)), callback_client=receiver)
+    app = create_app(World(seed=3, clock=SimClock(START, frozen=True)), callback_client=receiver)
     async with receiver, httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
         driver = SimDriver(http)
-        await driver.wecom_create_corp(corpid=CORPID, secret=SECRET, callback_url=CALLBACK_URL,
-                                       callback_token=TOKEN, encoding_aes_key=AES_KEY, sync_empty_page_rate=0.0)
+        await driver.wecom_create_corp(
+            corpid=CORPID,
+            secret=SECRET,
+            callback_url=CALLBACK_URL,
+            callback_token=TOKEN,
+            encoding_aes_key=AES_KEY,
+            sync_empty_page_rate=0.0,
+        )
         await driver.wecom_add_member(CORPID, "alice")
         account = await driver.wecom_add_kf_account(CORPID, "Support")
         customer = await driver.wecom_add_customer(CORPID, nickname="Bob")
-        holder["sim"] = Sim(driver, make_channel(http, welcome_message="Welcome to Support!"),
-                            account["open_kfid"], customer["external_userid"], http)
+        holder["sim"] = Sim(
+            driver,
+            make_channel(http, welcome_message="Welcome to Support!"),
+            account["open_kfid"],
+            customer["external_userid"],
+            http,
+        )
         yield holder["sim"]
         await driver.flush_callbacks()
 
 
 async def test_declares_the_contract(sim: Sim) -> None:
     assert isinstance(sim.channel, Channel)
-    caps = WeComChannel.capabilities
     assert (WeComChannel.kind, WeComChannel.default_api_base) == ("wecom", "https://qyapi.weixin.qq.com")
-    assert caps.pull and not caps.typing and caps.handover_queue and caps.handover_bot and caps.event_codes
-    assert {"text", "image", "menu", "location", "business_card", "ca_link"} <= caps.send_types
+    channel = sim.channel
+    assert isinstance(channel, Pulls) and isinstance(channel, EventCodes) and isinstance(channel, ManagesInboxes)
+    assert isinstance(channel, UpgradesService)
+    assert not isinstance(channel, Typing) and not isinstance(channel, ManagesAgents)
+    assert {"text", "image", "menu", "location", "business_card", "ca_link"} <= WeComChannel.send_types
 
 
 # ---------------------------------------------------------------------- callbacks
@@ -107,9 +140,11 @@ def _post(plaintext: str, *, receive_id: str = CORPID, token: str = TOKEN) -> Ca
 
 
 def _kf_event(open_kfid: str = "wkAccount0001", token: str = "ENCsync") -> str:
-    return (f"<xml><ToUserName><![CDATA[{CORPID}]]></ToUserName><CreateTime>1767225600</CreateTime>"
-            f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event>"
-            f"<Token><![CDATA[{token}]]></Token><OpenKfId><![CDATA[{open_kfid}]]></OpenKfId></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{CORPID}]]></ToUserName><CreateTime>1767225600</CreateTime>"
+        f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event>"
+        f"<Token><![CDATA[{token}]]></Token><OpenKfId><![CDATA[{open_kfid}]]></OpenKfId></xml>"
+    )
 
 
 async def test_url_verification_end_to_end(sim: Sim) -> None:
@@ -141,8 +176,9 @@ async def test_kf_msg_or_event_asks_for_a_pull_with_a_stable_key(sim: Sim) -> No
 async def test_callback_tampering(sim: Sim) -> None:
     good = _post(_kf_event())
     with pytest.raises(SignatureError):
-        await sim.channel.handle_callback(CallbackRequest(method="POST", query={**good.query, "timestamp": "9"},
-                                                          body=good.body))
+        await sim.channel.handle_callback(
+            CallbackRequest(method="POST", query={**good.query, "timestamp": "9"}, body=good.body)
+        )
     with pytest.raises(SignatureError):
         await sim.channel.handle_callback(_post(_kf_event(), token="SomeOtherToken"))
     with pytest.raises(ReceiveIdError):
@@ -153,15 +189,22 @@ async def test_callback_tampering(sim: Sim) -> None:
 
 
 async def test_auth_change_and_other_events(sim: Sim) -> None:
-    xml = (f"<xml><ToUserName>{CORPID}</ToUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
-           "<Event>kf_account_auth_change</Event><AuthAddOpenKfId>wkNew1</AuthAddOpenKfId>"
-           "<AuthAddOpenKfId>wkNew2</AuthAddOpenKfId><AuthDelOpenKfId>wkOld</AuthDelOpenKfId></xml>")
+    xml = (
+        f"<xml><ToUserName>{CORPID}</ToUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
+        "<Event>kf_account_auth_change</Event><AuthAddOpenKfId>wkNew1</AuthAddOpenKfId>"
+        "<AuthAddOpenKfId>wkNew2</AuthAddOpenKfId><AuthDelOpenKfId>wkOld</AuthDelOpenKfId></xml>"
+    )
     result = await sim.channel.handle_callback(_post(xml))
     assert result.batch is not None and result.pull is None
     assert [(c.inbox_source_id, c.added) for c in result.batch.inbox_changes] == [
-        ("wkNew1", True), ("wkNew2", True), ("wkOld", False)]
-    contact = (f"<xml><ToUserName>{CORPID}</ToUserName><CreateTime>2</CreateTime><MsgType>event</MsgType>"
-               "<Event>change_external_contact</Event><ChangeType>add_external_contact</ChangeType></xml>")
+        ("wkNew1", True),
+        ("wkNew2", True),
+        ("wkOld", False),
+    ]
+    contact = (
+        f"<xml><ToUserName>{CORPID}</ToUserName><CreateTime>2</CreateTime><MsgType>event</MsgType>"
+        "<Event>change_external_contact</Event><ChangeType>add_external_contact</ChangeType></xml>"
+    )
     stored = await sim.channel.handle_callback(_post(contact))
     assert stored.event_key and stored.batch is None and stored.pull is None
     assert stored.event_key == (await sim.channel.handle_callback(_post(contact))).event_key
@@ -244,9 +287,13 @@ async def test_transient_failure_is_retried_with_the_same_msgid(sim: Sim) -> Non
 
 async def test_download_media_of_a_pulled_image(sim: Sim) -> None:
     png = b"\x89PNG\r\n\x1a\n" + b"\1" * 40
-    written = await sim.driver.wecom_customer_send(CORPID, sim.open_kfid, sim.customer, "image",
-                                                   {"content_b64": base64.b64encode(png).decode(),
-                                                    "filename": "cat.png"})
+    written = await sim.driver.wecom_customer_send(
+        CORPID,
+        sim.open_kfid,
+        sim.customer,
+        "image",
+        {"content_b64": base64.b64encode(png).decode(), "filename": "cat.png"},
+    )
     page = await sim.channel.pull(sim.open_kfid, None, token=written["token"])
     [message] = page.batch.messages
     assert message.content_type is ContentType.IMAGE and message.media_id
@@ -261,22 +308,30 @@ async def test_long_ids_become_valid_platform_msgids(sim: Sim) -> None:
     await sim.write()
     result = await sim.channel.send(sim.ref(), OutboundMessage(msgid=ours, content_type="text", content="x"))
     assert result.source_id == platform_msgid(ours)
-    assert (await sim.channel.send(sim.ref(), OutboundMessage(msgid=ours, content_type="text",
-                                                              content="x"))).duplicate
+    assert (await sim.channel.send(sim.ref(), OutboundMessage(msgid=ours, content_type="text", content="x"))).duplicate
 
 
-@pytest.mark.parametrize(("content_type", "attributes", "msgtype"), [
-    ("location", {"latitude": 23.1, "longitude": 113.3, "name": "Tower"}, "location"),
-    ("menu", {"head_content": "Rate us", "items": [{"id": "1", "content": "Good"},
-                                                   {"type": "view", "url": "https://e.com", "content": "Web"}]},
-     "msgmenu"),
-    ("business_card", {"userid": "alice"}, "business_card"),
-    ("ca_link", {"link_url": "https://work.weixin.qq.com/ca/x"}, "ca_link"),
-])
+@pytest.mark.parametrize(
+    ("content_type", "attributes", "msgtype"),
+    [
+        ("location", {"latitude": 23.1, "longitude": 113.3, "name": "Tower"}, "location"),
+        (
+            "menu",
+            {
+                "head_content": "Rate us",
+                "items": [{"id": "1", "content": "Good"}, {"type": "view", "url": "https://e.com", "content": "Web"}],
+            },
+            "msgmenu",
+        ),
+        ("business_card", {"userid": "alice"}, "business_card"),
+        ("ca_link", {"link_url": "https://work.weixin.qq.com/ca/x"}, "ca_link"),
+    ],
+)
 async def test_send_types(sim: Sim, content_type: str, attributes: dict[str, Any], msgtype: str) -> None:
     await sim.write()
-    await sim.channel.send(sim.ref(), OutboundMessage(msgid=f"t-{msgtype}", content_type=content_type,
-                                                      attributes=attributes))
+    await sim.channel.send(
+        sim.ref(), OutboundMessage(msgid=f"t-{msgtype}", content_type=content_type, attributes=attributes)
+    )
     [delivery] = await sim.driver.deliveries(platform="wecom")
     assert delivery["msgtype"] == msgtype
 
@@ -286,8 +341,8 @@ async def test_send_refusals(sim: Sim) -> None:
         outbound_payload(OutboundMessage(msgid="n1", content_type="news"))
     with pytest.raises(InvalidRequest):
         outbound_payload(OutboundMessage(msgid="n2", content_type="image"))  # no media_id
-    with pytest.raises(UnsupportedByChannel):
-        await sim.channel.typing(sim.ref(), True)
+    with pytest.raises(UnsupportedByChannel):  # WeCom kf has no typing indicator
+        require(sim.channel, Typing, "show a typing indicator")
     await sim.channel.add_servicers(sim.open_kfid, ["alice"])
     await sim.write()  # alice is on duty: the platform hands her the session (state 3)
     with pytest.raises(SessionStateForbids):
@@ -359,7 +414,15 @@ async def test_extras_and_verify(sim: Sim) -> None:
     await sim.channel.upgrade_service(sim.ref(), userid="alice")
     await sim.channel.cancel_upgrade_service(sim.ref())
     await sim.channel.verify()
-    bad = WeComChannel(channel_id=2, app_id=CORPID, settings={"api_base": "http://sim/wecom"},
-                       secrets={"secret": "wrong"}, http=sim.http, tokens=TokenManager(sim.http))
+    bad = WeComChannel(
+        ChannelConfig(
+            channel_id=2,
+            app_id=CORPID,
+            settings={"api_base": "http://sim/wecom"},
+            secrets={"secret": "wrong"},
+            http=sim.http,
+            tokens=TokenManager(sim.http),
+        )
+    )
     with pytest.raises(TokenError):
         await bad.verify()

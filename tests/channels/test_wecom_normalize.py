@@ -55,9 +55,22 @@ CONTRACT = [
     ("event_servicer_status_change", None, None),
 ]
 # the gochat response holds the same kinds, in this order
-ALL_TYPES_ORDER = ["text", "image", "voice", "video", "file", "location", "link", "business_card", "miniprogram",
-                   "msgmenu", "event_enter_session", "event_msg_send_fail", "event_servicer_status_change",
-                   "event_session_status_change"]
+ALL_TYPES_ORDER = [
+    "text",
+    "image",
+    "voice",
+    "video",
+    "file",
+    "location",
+    "link",
+    "business_card",
+    "miniprogram",
+    "msgmenu",
+    "event_enter_session",
+    "event_msg_send_fail",
+    "event_servicer_status_change",
+    "event_session_status_change",
+]
 EXPECTED = {name: (content_type, message_type) for name, content_type, message_type in CONTRACT}
 
 
@@ -124,8 +137,17 @@ def test_payload_attributes() -> None:
 
 
 def _item(msgtype: str, payload: Any, origin: int = 3, **extra: Any) -> dict[str, Any]:
-    return {"msgid": "m1", "open_kfid": "wk1", "external_userid": "wm1", "send_time": 1700000000, "origin": origin,
-            "servicer_userid": extra.pop("servicer_userid", ""), "msgtype": msgtype, msgtype: payload, **extra}
+    return {
+        "msgid": "m1",
+        "open_kfid": "wk1",
+        "external_userid": "wm1",
+        "send_time": 1700000000,
+        "origin": origin,
+        "servicer_userid": extra.pop("servicer_userid", ""),
+        "msgtype": msgtype,
+        msgtype: payload,
+        **extra,
+    }
 
 
 def test_unknown_msgtype_is_kept_raw() -> None:
@@ -138,27 +160,53 @@ def test_unknown_msgtype_is_kept_raw() -> None:
 def test_origins() -> None:
     servicer = normalize_message(_item("text", {"content": "hi from the client"}, origin=5, servicer_userid="alice"))
     assert (servicer.message_type, servicer.sender_type, servicer.agent_source_id) == (
-        MessageType.OUTGOING, SenderType.AGENT, "alice")
+        MessageType.OUTGOING,
+        SenderType.AGENT,
+        "alice",
+    )
     assert servicer.window_trigger is None
     system = normalize_message(_item("text", {"content": "system notice"}, origin=4))
     assert (system.message_type, system.sender_type) == (MessageType.ACTIVITY, SenderType.SYSTEM)
 
 
 def test_channels_and_merged_messages() -> None:
-    product = normalize_message(_item("channels_shop_product", {
-        "product_id": "p1", "head_image": "https://img/p1", "title": "Tea", "sales_price": "1999",
-        "shop_nickname": "Shop", "shop_head_image": "https://img/s"}))
+    product = normalize_message(
+        _item(
+            "channels_shop_product",
+            {
+                "product_id": "p1",
+                "head_image": "https://img/p1",
+                "title": "Tea",
+                "sales_price": "1999",
+                "shop_nickname": "Shop",
+                "shop_head_image": "https://img/s",
+            },
+        )
+    )
     assert product.content_type is ContentType.CHANNELS
     assert product.content_attributes["kind"] == "shop_product" and product.content_attributes["image_url"]
-    order = normalize_message(_item("channels_shop_order", {"order_id": "o1", "product_titles": "Tea",
-                                                            "price_wording": "¥19.99", "state": "paid"}))
+    order = normalize_message(
+        _item(
+            "channels_shop_order",
+            {"order_id": "o1", "product_titles": "Tea", "price_wording": "¥19.99", "state": "paid"},
+        )
+    )
     assert order.content_attributes["order_id"] == "o1" and "¥19.99" in (order.content or "")
     feed = normalize_message(_item("channels", {"sub_type": 1, "nickname": "Vlog", "title": "Spring"}))
     assert (feed.content_type, feed.content_attributes["sub_type"]) == (ContentType.CHANNELS, 1)
     inner = json.dumps({"text": {"content": "first words"}})
-    merged = normalize_message(_item("merged_msg", {"title": "History", "item": [
-        {"send_time": 1, "msgtype": "text", "sender_name": "Bob", "msg_content": inner},
-        {"send_time": 2, "msgtype": "image", "sender_name": "Ann", "msg_content": "{not json"}]}))
+    merged = normalize_message(
+        _item(
+            "merged_msg",
+            {
+                "title": "History",
+                "item": [
+                    {"send_time": 1, "msgtype": "text", "sender_name": "Bob", "msg_content": inner},
+                    {"send_time": 2, "msgtype": "image", "sender_name": "Ann", "msg_content": "{not json"},
+                ],
+            },
+        )
+    )
     assert merged.content_type is ContentType.TEXT and merged.content_attributes["merged"] is True
     assert merged.content == "History\nBob: first words\nAnn: [image]"
     assert merged.content_attributes["items"][0]["content"] == {"text": {"content": "first words"}}
@@ -177,17 +225,28 @@ def test_enter_session_with_and_without_welcome_code() -> None:
     assert _event({"event_type": "enter_session"}).state_changes == []
 
 
-@pytest.mark.parametrize(("change_type", "status", "state", "assignee", "code_kind"), [
-    (1, ConversationStatus.OPEN, "3", "new", "taken"),
-    (2, ConversationStatus.OPEN, "3", "new", None),
-    (3, ConversationStatus.RESOLVED, "4", "", "closing"),
-    (4, ConversationStatus.OPEN, "3", "new", None),
-])
-def test_session_status_change(change_type: int, status: ConversationStatus, state: str, assignee: str,
-                               code_kind: str | None) -> None:
+@pytest.mark.parametrize(
+    ("change_type", "status", "state", "assignee", "code_kind"),
+    [
+        (1, ConversationStatus.OPEN, "3", "new", "taken"),
+        (2, ConversationStatus.OPEN, "3", "new", None),
+        (3, ConversationStatus.RESOLVED, "4", "", "closing"),
+        (4, ConversationStatus.OPEN, "3", "new", None),
+    ],
+)
+def test_session_status_change(
+    change_type: int, status: ConversationStatus, state: str, assignee: str, code_kind: str | None
+) -> None:
     code = "C" if code_kind else ""
-    batch = _event({"event_type": "session_status_change", "change_type": change_type,
-                    "old_servicer_userid": "old", "new_servicer_userid": "new" if assignee else "", "msg_code": code})
+    batch = _event(
+        {
+            "event_type": "session_status_change",
+            "change_type": change_type,
+            "old_servicer_userid": "old",
+            "new_servicer_userid": "new" if assignee else "",
+            "msg_code": code,
+        }
+    )
     [change] = batch.state_changes
     assert (change.status, change.platform_state, change.assignee_source_id) == (status, state, assignee)
     assert (change.event_code, change.event_code_kind) == ((code or None), code_kind)
@@ -209,22 +268,24 @@ def test_recalls(kind: str) -> None:
     assert (update.message_source_id, update.recalled) == ("from_msgid_9", True)
 
 
-@pytest.mark.parametrize(("status", "stop_type", "expected"), [
-    (1, None, AgentStatus.ONLINE), (2, 0, AgentStatus.OFFLINE), (2, 1, AgentStatus.SUSPENDED)])
+@pytest.mark.parametrize(
+    ("status", "stop_type", "expected"),
+    [(1, None, AgentStatus.ONLINE), (2, 0, AgentStatus.OFFLINE), (2, 1, AgentStatus.SUSPENDED)],
+)
 def test_servicer_status_change(status: int, stop_type: int | None, expected: AgentStatus) -> None:
     event = {"event_type": "servicer_status_change", "servicer_userid": "alice", "status": status}
     if stop_type is not None:
         event["stop_type"] = stop_type
-    batch = one({"msgid": "e2", "send_time": 1, "origin": 4, "msgtype": "event",
-                 "event": {**event, "open_kfid": "wk1"}})
+    batch = one(
+        {"msgid": "e2", "send_time": 1, "origin": 4, "msgtype": "event", "event": {**event, "open_kfid": "wk1"}}
+    )
     assert batch.messages == []
     [change] = batch.agent_changes
     assert (change.agent_source_id, change.status, change.inbox_source_id) == ("alice", expected, "wk1")
 
 
 def test_reject_switch_and_unknown_event() -> None:
-    reject = _event({"event_type": "reject_customer_msg_switch_change", "servicer_userid": "alice",
-                     "reject_switch": 1})
+    reject = _event({"event_type": "reject_customer_msg_switch_change", "servicer_userid": "alice", "reject_switch": 1})
     [message] = reject.messages
     assert message.message_type is MessageType.ACTIVITY and message.content_attributes["reject_switch"] == 1
     assert reject.state_changes == reject.message_updates == []

@@ -25,7 +25,7 @@ def _lines(data: bytes) -> list[dict]:
 
 async def test_export_round_trips_an_import(history) -> None:  # noqa: F811
     h, channel_id, records = history
-    await import_history(h.runtime, channel_id, START, UNTIL)
+    await import_history(h.runtime.db, h.runtime.channels, channel_id, START, UNTIL)
     out = io.BytesIO()
     summary = await export_jsonl(h.db, out, channel_id=channel_id)
     lines = _lines(out.getvalue())
@@ -58,7 +58,7 @@ async def test_export_round_trips_an_import(history) -> None:  # noqa: F811
 
 async def test_export_raw_since_channel_and_small_pages(history) -> None:  # noqa: F811
     h, channel_id, records = history
-    await import_history(h.runtime, channel_id, START, UNTIL)
+    await import_history(h.runtime.db, h.runtime.channels, channel_id, START, UNTIL)
     everything = [line async for line in iter_conversations(h.db, raw=True, page=2)]  # pages of 2 rows
     assert sum(len(line["messages"]) for line in everything) == len(records)
     assert {m["raw"]["openid"] for line in everything for m in line["messages"]} == {r["openid"] for r in records}
@@ -71,7 +71,7 @@ async def test_export_raw_since_channel_and_small_pages(history) -> None:  # noq
 
 async def test_cli_export_to_a_file_and_stdout(history, tmp_path, monkeypatch) -> None:  # noqa: F811
     h, channel_id, records = history
-    await import_history(h.runtime, channel_id, START, UNTIL)
+    await import_history(h.runtime.db, h.runtime.channels, channel_id, START, UNTIL)
     from gateway.settings import get_settings
 
     monkeypatch.setenv("GATEWAY_DATABASE_URL", h.db.url)

@@ -13,11 +13,20 @@ from sqlalchemy import func, select
 from gateway import cli
 from gateway.db.models import Agent, ContactIdentity, Conversation, Message, SyncCursor
 from gateway.db.repositories.channels import ChannelRepository
-from gateway.domain import Batch, ContactProfile
-from gateway.ingest import ingest
-from gateway.migrate.history import Window, import_history, source_id, to_messages
-from gateway.simulator import SimClock
+from gateway.domain import (
+    Batch,
+    ContactProfile,
+    ContentType,
+    InboundMessage,
+    MessageType,
+    SenderType,
+    WindowTrigger,
+)
+from gateway.inbound.ingest import ingest
+from gateway.migrate.history import Window, import_history
+from gateway.migrate.records import source_id, to_rows
 from gateway.wechat.mp_kefu_types import MsgRecord
+from kefu_sim import SimClock
 from tests.conftest import TEST_SECRET_KEY
 from tests.harness import SIM, Harness, harness
 
@@ -52,7 +61,7 @@ async def history(db) -> AsyncIterator[tuple[Harness, int, list[dict]]]:
     """
     async with harness(db, TEST_SECRET_KEY, start=False, clock=SimClock(START.timestamp(), frozen=True)) as h:
         channel_id = await _mp_channel(h)
-        channel = await h.runtime.channel(channel_id)
+        channel = await h.runtime.channels.get(channel_id)
         for n, account in enumerate(KFS):
             await channel.client.add_account(account, account.split("@")[0])
             await h.driver.mp_kf_bind(APPID, account, f"wx_kf_{n}")
@@ -108,32 +117,32 @@ async def test_every_record_imported_once_and_rerun_imports_nothing(history) -> 
     h, channel_id, records = history
     assert len(records) == DAYS * 3 * 5
     windows: list[Window] = []
-    summary = await import_history(h.runtime, channel_id, START, UNTIL, on_window=windows.append)
+    summary = await import_history(h.runtime.db, h.runtime.channels, channel_id, START, UNTIL, on_window=windows.append)
     assert summary.windows == DAYS == len(windows)
     assert summary.records == len(records)
     assert summary.new_messages == len(records) == await _count(h, Message)
-    assert summary.duplicates == 0
+    assert (summary.present, summary.live, summary.by_gateway) == (0, 0, 0)
     # the stored rows are exactly the simulator's records, content types mapped
     rows = await _rows(h)
     assert len({r[0] for r in rows}) == len(records)
     assert sum(1 for r in rows if r[3] == "image" and r[4] is None) == DAYS * 3
     assert sum(1 for r in rows if r[4] == "same") == DAYS * 3 * 2  # identical records in one second kept apart
 
-    again = await import_history(h.runtime, channel_id, START, UNTIL)
+    again = await import_history(h.runtime.db, h.runtime.channels, channel_id, START, UNTIL)
     assert (again.new_messages, again.windows) == (0, 0)  # the cursor says it is done
     assert await _count(h, Message) == len(records)
 
     async with h.db.session() as session:  # forget the cursor: a full re-walk still stores nothing new
         await session.delete(await session.get(SyncCursor, (channel_id, "msgrecord")))
-    walk = await import_history(h.runtime, channel_id, START, UNTIL)
+    walk = await import_history(h.runtime.db, h.runtime.channels, channel_id, START, UNTIL)
     assert walk.new_messages == 0
-    assert walk.duplicates == len(records)
+    assert walk.present == len(records)
     assert await _rows(h) == rows
 
 
 async def test_outgoing_records_carry_the_kf_and_imports_leave_reply_windows_closed(history) -> None:
     h, channel_id, records = history
-    await import_history(h.runtime, channel_id, START, UNTIL)
+    await import_history(h.runtime.db, h.runtime.channels, channel_id, START, UNTIL)
     rows = await _rows(h)
     outgoing = [r for r in rows if r[1] == "outgoing"]
     assert len(outgoing) == DAYS * 3
@@ -148,39 +157,46 @@ async def test_outgoing_records_carry_the_kf_and_imports_leave_reply_windows_clo
         incoming = list(await session.scalars(select(Message).where(Message.message_type == "incoming")))
         assert all(m.sender_agent_id is None and m.sender_type == "contact" for m in incoming)
         conversations = list(await session.scalars(select(Conversation)))
-    # one conversation per follower per window that brought its records, all resolved, no reply window
-    # open; days 0 and 1 share the first window [START, START+1d] (day 1 is on its end second)
-    assert len(conversations) == 3 * (DAYS - 1)
+    # one conversation per follower per day (a day apart is longer than the 6 h gap), all resolved,
+    # no reply window open
+    assert len(conversations) == 3 * DAYS
     assert {c.status for c in conversations} == {"resolved"}
     assert all(c.last_incoming_at is None and c.active_key is None for c in conversations)
 
 
-async def test_live_conversation_keeps_its_status(history) -> None:
+async def test_a_live_conversation_is_left_alone(history) -> None:
     h, channel_id, records = history
     openid = records[0]["openid"]
-    # the follower is talking right now: its live conversation must stay open for the agents
-    await h.driver.mp_user_text(APPID, openid, "I am here now")
-    channel = await h.runtime.channel(channel_id)
-    live = await channel.client.get_msglist(int((UNTIL).timestamp()), int((UNTIL).timestamp()) + 10)
-    assert len(live.recordlist) == 1
-    await import_history(h.runtime, channel_id, UNTIL, UNTIL + timedelta(seconds=10), profiles=False)
-    async with h.db.sessions() as session:
-        conversation = await session.scalar(select(Conversation))
-        assert conversation.status == "resolved"  # the import opened it: it is history
-    async with h.db.session() as session:  # now the same contact has a live conversation
-        conversation = await session.scalar(select(Conversation))
-        conversation.status, conversation.resolved_at = "pending", None
-        conversation.active_key = f"{conversation.inbox_id}:{conversation.identity_id}"
-    await import_history(h.runtime, channel_id, START, UNTIL, profiles=False)
-    async with h.db.sessions() as session:
-        live_conversation = await session.get(Conversation, conversation.id)
-        assert live_conversation.status == "pending"
-        assert (
-            await session.scalar(
-                select(func.count()).select_from(Message).where(Message.conversation_id == conversation.id)
-            )
-            == 1 + 5 * DAYS
+    async with h.db.session() as session:  # the follower is talking right now (a conversation the gateway holds)
+        await ingest(
+            session,
+            Batch(
+                channel_id=channel_id,
+                messages=[
+                    InboundMessage(
+                        source_id="4242",
+                        inbox_source_id=APPID,
+                        contact_source_id=openid,
+                        message_type=MessageType.INCOMING,
+                        sender_type=SenderType.CONTACT,
+                        content_type=ContentType.TEXT,
+                        sent_at=UNTIL + timedelta(hours=1),
+                        content="I am here now",
+                        window_trigger=WindowTrigger.USER_MESSAGE,
+                    )
+                ],
+            ),
         )
+    await import_history(h.runtime.db, h.runtime.channels, channel_id, START, UNTIL, profiles=False)
+    async with h.db.sessions() as session:
+        live = await session.scalar(select(Conversation).where(Conversation.active_key.is_not(None)))
+        assert live is not None and live.status == "pending"
+        count = select(func.count()).select_from(Message).where(Message.conversation_id == live.id)
+        assert await session.scalar(count) == 1  # history never joins (nor resolves) the live conversation
+        history_count = await session.scalar(
+            select(func.count()).select_from(Conversation).where(Conversation.active_key.is_(None))
+        )
+    assert history_count == 3 * DAYS
 
 
 async def test_interrupted_import_resumes_with_the_same_rows(history) -> None:
@@ -193,7 +209,7 @@ async def test_interrupted_import_resumes_with_the_same_rows(history) -> None:
         raise Boom(window)
 
     with pytest.raises(Boom):
-        await import_history(h.runtime, channel_id, START, UNTIL, on_window=fail_after_first)
+        await import_history(h.runtime.db, h.runtime.channels, channel_id, START, UNTIL, on_window=fail_after_first)
     first = await _count(h, Message)
     assert 0 < first < len(records)
     async with h.db.sessions() as session:
@@ -201,14 +217,14 @@ async def test_interrupted_import_resumes_with_the_same_rows(history) -> None:
         assert cursor is not None
         assert json.loads(cursor.cursor) == {"since": int(START.timestamp()), "done": int(START.timestamp()) + 86400}
 
-    summary = await import_history(h.runtime, channel_id, START, UNTIL)
+    summary = await import_history(h.runtime.db, h.runtime.channels, channel_id, START, UNTIL)
     assert summary.resumed_from == int((START + timedelta(days=1)).timestamp())
     assert summary.windows == DAYS - 1
     assert summary.new_messages == len(records) - first
     interrupted = await _rows(h)
 
     # exactly the rows an uninterrupted import makes: one per record, same ids, same directions
-    expected = {(m.source_id, str(m.message_type)) for m in to_messages([MsgRecord(**r) for r in records], APPID)}
+    expected = {(m.source_id, str(m.message_type)) for m in to_rows([MsgRecord(**r) for r in records])}
     assert {(r[0], r[1]) for r in interrupted} == expected
     assert len(interrupted) == len(records)
 
@@ -226,7 +242,7 @@ async def test_identity_merge_with_wecom_identities(history) -> None:
                 profiles=[ContactProfile(source_id=f"wm_ext_{n}", unionid=f"union-{n}") for n in range(3)],
             ),
         )
-    summary = await import_history(h.runtime, channel_id, START, UNTIL)
+    summary = await import_history(h.runtime.db, h.runtime.channels, channel_id, START, UNTIL)
     assert summary.profiles == 3
     async with h.db.sessions() as session:
         identities = list(await session.scalars(select(ContactIdentity)))
@@ -246,7 +262,7 @@ def test_source_id_is_deterministic() -> None:
     assert source_id(record) == source_id(MsgRecord(openid="o1", opercode=2002, text="hi", time=100, worker="a@gh"))
     assert source_id(record) != source_id(MsgRecord(openid="o1", opercode=2003, text="hi", time=100, worker="a@gh"))
     assert len(source_id(record)) <= 128  # fits messages.source_id
-    twins = to_messages([record, record], "wxapp")
+    twins = to_rows([record, record])
     assert twins[0].source_id != twins[1].source_id
     assert twins[1].source_id == source_id(record) + ":1"
 

@@ -97,7 +97,7 @@ async def sync_everything(h: Harness) -> list[BaseException]:
     """Deliver pushed callbacks, then pull every stream once; returns the errors instead of raising."""
     errors: list[BaseException] = []
     await h.driver.flush_callbacks()
-    for channel_id, stream in await h.runtime.wecom_streams():
+    for channel_id, stream in await h.runtime.syncer.known_streams():
         try:
             await h.runtime.syncer.sync_stream(channel_id, stream)
         except Exception as exc:

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway.db.models import InboundEvent
-from gateway.simulator import SimClock
-from gateway.simulator.callbacks import CallbackRecord
 from gateway.wechat.xmlmsg import parse_xml
+from kefu_sim import SimClock
+from kefu_sim.callbacks import CallbackRecord
 from tests.conftest import TEST_SECRET_KEY
 from tests.harness import Harness, harness
 from tests.reliability.conftest import APPID, CORP, exactly_once, stored_messages, sync_everything

@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-import gateway.ingest as ingest_module
-import gateway.intake as intake_module
+import gateway.inbound.callbacks as intake_module
+import gateway.inbound.ingest as ingest_module
 from gateway.channels.wecom import WeComChannel
 from gateway.runtime import Runtime
 from gateway.wechat.xmlmsg import parse_xml
@@ -80,8 +80,9 @@ class Trap:
 def install(monkeypatch: pytest.MonkeyPatch, trap: Trap, runtime: Runtime, mp_channel: int) -> None:
     real_pull = WeComChannel.pull
 
-    async def pull(self: WeComChannel, stream: str, cursor: str | None, *, token: str | None = None,
-                   limit: int = 1000) -> Any:
+    async def pull(
+        self: WeComChannel, stream: str, cursor: str | None, *, token: str | None = None, limit: int = 1000
+    ) -> Any:
         trap.at("before_fetch")
         page = await real_pull(self, stream, cursor, token=token, limit=PAGE)
         trap.at("after_fetch")
@@ -128,7 +129,7 @@ def install(monkeypatch: pytest.MonkeyPatch, trap: Trap, runtime: Runtime, mp_ch
     monkeypatch.setattr(ingest_module, "save_cursor", save_cursor)
     monkeypatch.setattr(intake_module, "record_inbound_many", record_inbound_many)
     monkeypatch.setattr(intake_module, "ingest", callback_ingest)
-    runtime.intake.isolate_failures = False  # a kill fails the whole shared transaction, as a crash would
+    runtime.callbacks.isolate_failures = False  # a kill fails the whole shared transaction, as a crash would
     callback_metric = runtime.metrics.callbacks
 
     class AnswerLost:  # the commit happened; the process dies before answering "success"
@@ -147,7 +148,7 @@ def attach(syncer: Any, trap: Trap) -> None:
 async def pull_all(h: Harness, runtime: Runtime) -> list[BaseException]:
     errors: list[BaseException] = []
     await h.driver.flush_callbacks()
-    for channel_id, stream in await runtime.wecom_streams():
+    for channel_id, stream in await runtime.syncer.known_streams():
         try:
             await runtime.syncer.sync_stream(channel_id, stream)
         except Exception as exc:
@@ -158,11 +159,16 @@ async def pull_all(h: Harness, runtime: Runtime) -> list[BaseException]:
 async def check(h: Harness, kfs: list[str], mp_pushes: list[str]) -> int:
     """Stored incoming messages == the platforms' customer messages, each once; returns how many."""
     platform = [m["msgid"] for m in await h.driver.wecom_messages(CORP) if m["origin"] == 3]
-    stored = [m.source_id for kf in kfs for m in await stored_messages(h.db, inbox_source_id=kf)
-              if m.message_type == "incoming"]
+    stored = [
+        m.source_id
+        for kf in kfs
+        for m in await stored_messages(h.db, inbox_source_id=kf)
+        if m.message_type == "incoming"
+    ]
     exactly_once(stored, set(platform))
-    mp_stored = [m.source_id for m in await stored_messages(h.db, inbox_source_id=APPID)
-                 if m.message_type == "incoming"]
+    mp_stored = [
+        m.source_id for m in await stored_messages(h.db, inbox_source_id=APPID) if m.message_type == "incoming"
+    ]
     exactly_once(mp_stored, set(mp_pushes))
     return len(stored) + len(mp_stored)
 

@@ -82,8 +82,9 @@ async def test_twenty_percent_platform_faults(rig: Rig, monkeypatch, kind: str, 
         for conversation_id in await conversations(rig):
             if rng.random() < 0.7:
                 text = f"reply {round_} to {conversation_id}"
-                response = await rig.api.post(f"/api/v1/conversations/{conversation_id}/messages",
-                                              json={"content": text})
+                response = await rig.api.post(
+                    f"/api/v1/conversations/{conversation_id}/messages", json={"content": text}
+                )
                 if response.status_code == 409:  # the policy says the platform would refuse: no call made
                     assert response.json()["error"]["code"] == "reply_not_allowed"
                     refused += 1
@@ -113,13 +114,18 @@ async def test_twenty_percent_platform_faults(rig: Rig, monkeypatch, kind: str, 
     # every customer message stored once
     if kind == "wecom":
         platform = {m["msgid"] for m in await h.driver.wecom_messages(CORP) if m["origin"] == 3}
-        stored = [m.source_id for m in await stored_messages(rig.db, inbox_source_id=kf)
-                  if m.message_type == "incoming"]
+        stored = [
+            m.source_id for m in await stored_messages(rig.db, inbox_source_id=kf) if m.message_type == "incoming"
+        ]
     else:
-        platform = {c.plaintext.split("<MsgId>")[1].split("<")[0]
-                    for c in h.sim_app.state.dispatcher.records if "<MsgId>" in c.plaintext}
-        stored = [m.source_id for m in await stored_messages(rig.db, inbox_source_id=APPID)
-                  if m.message_type == "incoming"]
+        platform = {
+            c.plaintext.split("<MsgId>")[1].split("<")[0]
+            for c in h.sim_app.state.dispatcher.records
+            if "<MsgId>" in c.plaintext
+        }
+        stored = [
+            m.source_id for m in await stored_messages(rig.db, inbox_source_id=APPID) if m.message_type == "incoming"
+        ]
     exactly_once(stored, platform)
 
     # every reply sent exactly once, or failed with a reason and not delivered
@@ -148,18 +154,21 @@ async def test_twenty_percent_platform_faults(rig: Rig, monkeypatch, kind: str, 
     assert outcomes.get("sent", 0) >= len(replies) // 2, outcomes
 
 
-@pytest.mark.parametrize(("kind", "fault", "value"), [("wecom", "http_status", 502), ("wecom", "errcode", 45009),
-                                                      ("mp", "errcode", -1)])
-async def test_a_reply_that_never_gets_through_ends_failed_not_queued(rig: Rig, monkeypatch, kind: str, fault: str,
-                                                                      value: float) -> None:
+@pytest.mark.parametrize(
+    ("kind", "fault", "value"), [("wecom", "http_status", 502), ("wecom", "errcode", 45009), ("mp", "errcode", -1)]
+)
+async def test_a_reply_that_never_gets_through_ends_failed_not_queued(
+    rig: Rig, monkeypatch, kind: str, fault: str, value: float
+) -> None:
     """When the retries run out the message says so: `failed` with the last error, not `queued` forever."""
     fast_platform_calls(monkeypatch)
     h = rig.h
     if kind == "wecom":
         await h.wecom_channel()
         kf = (await h.driver.wecom_add_kf_account(CORP))["open_kfid"]
-        await h.driver.wecom_customer_send(CORP, kf, (await h.driver.wecom_add_customer(CORP))["external_userid"],
-                                           content="hello")
+        await h.driver.wecom_customer_send(
+            CORP, kf, (await h.driver.wecom_add_customer(CORP))["external_userid"], content="hello"
+        )
     else:
         await h.mp_channel(appid=APPID)
         await h.driver.mp_user_text(APPID, (await h.driver.mp_add_follower(APPID))["openid"], "hello")

@@ -66,8 +66,9 @@ def generate(op: Any) -> list[Any]:
     drawn: list[Any] = []
 
     @given(case=st.one_of(op.as_strategy(GenerationMode.POSITIVE), op.as_strategy(GenerationMode.NEGATIVE)))
-    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     def collect(case: Any) -> None:
         drawn.append(case)
 
@@ -94,11 +95,14 @@ async def test_no_endpoint_answers_5xx(rig: Rig) -> None:
             if response.status_code == 401:  # a generated DELETE revoked our key: carry on with a new one
                 rig.api.keys = await make_keys(rig.db)
             elif response.status_code >= 500 and not platform_refusal(response):
-                failures.append(f"{op.method.upper()} {op.path}: {response.status_code} {response.text[:200]}\n"
-                                f"    {kwargs}")
+                failures.append(
+                    f"{op.method.upper()} {op.path}: {response.status_code} {response.text[:200]}\n    {kwargs}"
+                )
             elif response.status_code >= 400 and "json" in response.headers.get("content-type", ""):
                 if "code" not in response.json().get("error", {}):
-                    failures.append(f"{op.method.upper()} {op.path}: {response.status_code} without error.code: "
-                                    f"{response.text[:200]}")
+                    failures.append(
+                        f"{op.method.upper()} {op.path}: {response.status_code} without error.code: "
+                        f"{response.text[:200]}"
+                    )
     assert sent >= len(ops) * EXAMPLES // 2
     assert not failures, f"{len(failures)} of {sent} requests failed:\n" + "\n".join(failures[:20])

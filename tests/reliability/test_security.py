@@ -61,6 +61,8 @@ async def test_every_api_route_refuses_missing_bad_and_weak_keys(rig: Rig) -> No
     ]
     before = await table_counts(rig.db)
     for method, path, guards in routes:
+        if path == "/api/v1/auth/sign-in":  # the one open route: tested in tests/api/test_sign_in.py
+            continue
         for headers in bad_headers:
             response = await rig.h.client.request(method, path, headers=headers, json={})
             assert response.status_code == 401, (method, path, headers, response.status_code, response.text)
@@ -94,27 +96,58 @@ async def busy_session(rig: Rig) -> list[str]:
     h, api = rig.h, rig.api
     shown_once: list[str] = []
     corp, appid = "wwleakcorp01", "wxleakapp000001"
-    await h.driver.wecom_create_corp(corpid=corp, secret=SECRETS["wecom_secret"], callback_token=SECRETS["wecom_token"],
-                                     encoding_aes_key=SECRETS["wecom_aes"])
-    await h.driver.mp_create_app(appid=appid, secret=SECRETS["mp_secret"], wechat_id="gh_leak",
-                                 callback_token=SECRETS["mp_token"], encoding_aes_key=SECRETS["mp_aes"],
-                                 callback_mode="safe")
-    wecom = await api.post("/api/v1/channels", as_="admin", json={
-        "kind": "wecom", "name": "leak-wecom", "app_id": corp, "settings": {"api_base": "http://sim/wecom"},
-        "secrets": {"secret": SECRETS["wecom_secret"], "token": SECRETS["wecom_token"],
-                    "encoding_aes_key": SECRETS["wecom_aes"]}})
-    mp = await api.post("/api/v1/channels", as_="admin", json={
-        "kind": "mp", "name": "leak-mp", "app_id": appid,
-        "settings": {"api_base": "http://sim/mp", "callback_mode": "safe"},
-        "secrets": {"secret": SECRETS["mp_secret"], "token": SECRETS["mp_token"],
-                    "encoding_aes_key": SECRETS["mp_aes"]}})
+    await h.driver.wecom_create_corp(
+        corpid=corp,
+        secret=SECRETS["wecom_secret"],
+        callback_token=SECRETS["wecom_token"],
+        encoding_aes_key=SECRETS["wecom_aes"],
+    )
+    await h.driver.mp_create_app(
+        appid=appid,
+        secret=SECRETS["mp_secret"],
+        wechat_id="gh_leak",
+        callback_token=SECRETS["mp_token"],
+        encoding_aes_key=SECRETS["mp_aes"],
+        callback_mode="safe",
+    )
+    wecom = await api.post(
+        "/api/v1/channels",
+        as_="admin",
+        json={
+            "kind": "wecom",
+            "name": "leak-wecom",
+            "app_id": corp,
+            "settings": {"api_base": "http://sim/wecom"},
+            "secrets": {
+                "secret": SECRETS["wecom_secret"],
+                "token": SECRETS["wecom_token"],
+                "encoding_aes_key": SECRETS["wecom_aes"],
+            },
+        },
+    )
+    mp = await api.post(
+        "/api/v1/channels",
+        as_="admin",
+        json={
+            "kind": "mp",
+            "name": "leak-mp",
+            "app_id": appid,
+            "settings": {"api_base": "http://sim/mp", "callback_mode": "safe"},
+            "secrets": {
+                "secret": SECRETS["mp_secret"],
+                "token": SECRETS["mp_token"],
+                "encoding_aes_key": SECRETS["mp_aes"],
+            },
+        },
+    )
     assert wecom.status_code == mp.status_code == 201, (wecom.text, mp.text)
     wecom_id, mp_id = wecom.json()["id"], mp.json()["id"]
     await h.driver.wecom_update_corp(corp, callback_url=f"http://gateway/callbacks/{wecom_id}")
     await h.driver.mp_configure(appid, callback_url=f"http://gateway/callbacks/{mp_id}")
 
-    hook = await api.post("/api/v1/webhooks", as_="admin",
-                          json={"url": "http://sim/crm-hook", "secret": SECRETS["webhook"]})
+    hook = await api.post(
+        "/api/v1/webhooks", as_="admin", json={"url": "http://sim/crm-hook", "secret": SECRETS["webhook"]}
+    )
     assert hook.status_code == 201, hook.text
     shown_once.append(hook.text)  # the secret is echoed once, to its creator
     new_key = await api.post("/api/v1/api-keys", as_="admin", json={"name": "ci", "scope": "write"})
@@ -137,26 +170,46 @@ async def busy_session(rig: Rig) -> list[str]:
     await h.driver.add_fault("/cgi-bin/kf/send_msg", "errcode", 95018, remaining=1)
     await h.runtime.jobs.drain()
     forged = WeChatCrypto(SECRETS["wecom_token"], SECRETS["wecom_aes"], "wwsomeoneelse").encrypt_message(
-        "<xml><MsgType>event</MsgType></xml>", timestamp="1", nonce="2", to_user=corp)
+        "<xml><MsgType>event</MsgType></xml>", timestamp="1", nonce="2", to_user=corp
+    )
     await h.client.post(f"/callbacks/{wecom_id}", params=forged.query, content=forged.xml)  # bad receive id
-    await h.client.post(f"/callbacks/{mp_id}", params={"signature": "0" * 40, "timestamp": "1", "nonce": "2"},
-                        content=b"<xml/>")
+    await h.client.post(
+        f"/callbacks/{mp_id}", params={"signature": "0" * 40, "timestamp": "1", "nonce": "2"}, content=b"<xml/>"
+    )
     await h.client.get(f"/callbacks/{wecom_id}", params={"msg_signature": "x", "echostr": "zz"})
 
     # reading everything back, key mistakes, a wrong secret, webhook deliveries that fail
-    for path in ("/api/v1/channels", f"/api/v1/channels/{wecom_id}", f"/api/v1/channels/{mp_id}",
-                 "/api/v1/webhooks", "/api/v1/api-keys", "/api/v1/events?limit=500", "/api/v1/inboxes",
-                 "/api/v1/agents", "/api/v1/contacts"):
+    for path in (
+        "/api/v1/channels",
+        f"/api/v1/channels/{wecom_id}",
+        f"/api/v1/channels/{mp_id}",
+        "/api/v1/webhooks",
+        "/api/v1/api-keys",
+        "/api/v1/events?limit=500",
+        "/api/v1/inboxes",
+        "/api/v1/agents",
+        "/api/v1/contacts",
+    ):
         response = await api.get(path, as_="admin")
         assert response.status_code == 200, (path, response.text)
     await api.get("/api/v1/conversations", as_=None, headers={"Authorization": f"Bearer {SECRETS['webhook']}"})
     await api.patch(f"/api/v1/channels/{mp_id}", as_="admin", json={"secrets": {"secret": "wrong-secret-value-1"}})
     await api.post(f"/api/v1/channels/{mp_id}/verify", as_="admin")
     await api.post(f"/api/v1/channels/{wecom_id}/verify", as_="admin")
-    await api.post("/api/v1/channels", as_="admin", json={
-        "kind": "wecom", "name": "bad", "app_id": "x", "secrets": {"secret": SECRETS["wecom_secret"],
-                                                                   "token": SECRETS["wecom_token"],
-                                                                   "encoding_aes_key": SECRETS["wecom_aes"][:-1]}})
+    await api.post(
+        "/api/v1/channels",
+        as_="admin",
+        json={
+            "kind": "wecom",
+            "name": "bad",
+            "app_id": "x",
+            "secrets": {
+                "secret": SECRETS["wecom_secret"],
+                "token": SECRETS["wecom_token"],
+                "encoding_aes_key": SECRETS["wecom_aes"][:-1],
+            },
+        },
+    )
     h.runtime.webhooks.schedule = (0.0, 0.0)  # failed deliveries retried at once
     await h.runtime.jobs.drain()
     hooks = (await api.get("/api/v1/webhooks", as_="admin")).json()["data"]
@@ -194,6 +247,6 @@ async def test_secrets_never_reach_logs_answers_or_rows(rig: Rig, caplog) -> Non
         for where, haystack in (("logs", logs), ("API answers", answers), ("database rows", stored)):
             if value in haystack:
                 at = haystack.index(value)
-                leaks.append(f"{name} in {where}: …{haystack[max(0, at - 120):at + 40]}…")
+                leaks.append(f"{name} in {where}: …{haystack[max(0, at - 120) : at + 40]}…")
     assert not leaks, "\n".join(leaks)
     assert sum(secrets["api_key_created"] in body for body in rig.api.bodies) == 1  # shown once, to its creator

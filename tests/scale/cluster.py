@@ -52,8 +52,10 @@ def pg_unreachable_reason(admin: str) -> str | None:
         asyncio.run(_pg_exec(admin, "SELECT 1", timeout=5.0))
     except Exception as exc:  # any failure to connect means "no PostgreSQL here"
         shown = make_url(admin).render_as_string(hide_password=True)
-        return (f"scale-out runs on PostgreSQL only: none reachable at {shown} ({type(exc).__name__}); "
-                "start one or set GATEWAY_TEST_DATABASE_URL")
+        return (
+            f"scale-out runs on PostgreSQL only: none reachable at {shown} ({type(exc).__name__}); "
+            "start one or set GATEWAY_TEST_DATABASE_URL"
+        )
     return None
 
 
@@ -197,8 +199,13 @@ class CallbackProxy:
             status, content, content_type = 502, b"no replica answered", "text/plain"
         else:
             status, content, content_type = answer
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", content_type.encode()), (b"content-length", b"%d" % len(content))]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", content_type.encode()), (b"content-length", b"%d" % len(content))],
+            }
+        )
         await send({"type": "http.response.body", "body": content})
 
     async def _forward(

@@ -1,6 +1,6 @@
 """Two `kefu-gateway serve` processes on one PostgreSQL, fed by the simulator over real HTTP, one SIGKILLed mid-run.
 
-What must hold (DESIGN.md §1 "Scale-out"): every customer message stored exactly once, every reply
+What must hold (docs/architecture.md §1 "Scale-out"): every customer message stored exactly once, every reply
 delivered exactly once, one token fetch per credential (and per revocation) whichever replica needs
 it, and a replica dying mid-work loses nothing: its job leases run out and the survivor finishes.
 Callbacks reach the replicas through a round-robin proxy that also mirrors every fourth one to both
@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from gateway.db.engine import Database
 from gateway.db.models import AccessToken, Channel, Conversation, Inbox, Job, Message
 from gateway.db.repositories.apikeys import create_key
-from gateway.simulator.driver_client import SimDriver
+from kefu_sim import SimDriver
 from tests.conftest import TEST_SECRET_KEY
 from tests.scale.cluster import (
     AsgiServer,
@@ -129,7 +129,9 @@ async def _watch(db: Database, run: Run) -> None:
     while True:
         async with db.sessions() as session:
             run.stored = await session.scalar(
-                select(func.count()).select_from(Message).where(
+                select(func.count())
+                .select_from(Message)
+                .where(
                     Message.message_type == "incoming", Message.sender_type == "contact", Message.content_type == "text"
                 )
             )
@@ -137,7 +139,8 @@ async def _watch(db: Database, run: Run) -> None:
             if run.now() - last_line >= 2.0:
                 last_line = run.now()
                 replied = await session.scalar(
-                    select(func.count()).select_from(Message)
+                    select(func.count())
+                    .select_from(Message)
                     .where(Message.message_type == "outgoing", Message.status == "sent")
                 )
                 run.timeline.append(
@@ -209,14 +212,15 @@ async def _write(driver: SimDriver, run: Run, plan: list[tuple[str, str, str]]) 
 
 
 async def _reply(http: httpx.AsyncClient, run: Run) -> None:
-    """REPLIES replies, one per five messages stored, alternating between the replicas."""
+    """REPLIES replies, one per five messages stored, alternating between the replicas; a conversation's
+    replies are posted back to back, one to each replica, so both replicas hold its sends at once."""
     n = 0
     while n < REPLIES:
         open_slots = [c for c in run.conversations if run.reply_counts[c] < REPLIES_PER_CONVERSATION]
         if (n >= run.stored // 5 and run.stored < MESSAGES) or not open_slots:
             await run.tick()
             continue
-        conversation = min(open_slots, key=lambda c: (run.reply_counts[c], c))
+        conversation = min(open_slots, key=lambda c: (-run.reply_counts[c], c))
         content = f"reply {n}"
         replica = "AB"[n % 2]  # the CRM keeps using both addresses; B's share is retried on A once B is dead
         message_id = await _post_reply(http, run, replica, conversation, content, key=f"scale-reply-{n}")
@@ -275,9 +279,15 @@ async def _chaos(http: httpx.AsyncClient, driver: SimDriver, db: Database, run: 
     while True:  # B claims a WeCom send, which now sits SLOW_SEND seconds in the platform
         async with db.sessions() as session:
             held = await session.scalar(
-                select(func.count()).select_from(Job)
-                .where(Job.status == "running", Job.kind == "send_message", Job.channel_id == wecom_channel, mine,
-                       claimed_since_slowed)
+                select(func.count())
+                .select_from(Job)
+                .where(
+                    Job.status == "running",
+                    Job.kind == "send_message",
+                    Job.channel_id == wecom_channel,
+                    mine,
+                    claimed_since_slowed,
+                )
             )
         if held:
             break
@@ -303,12 +313,11 @@ async def _settled(db: Database, run: Run) -> bool:
     """Every customer message stored, every reply finished, no job left."""
     async with db.sessions() as session:
         unfinished = await session.scalar(
-            select(func.count()).select_from(Message)
+            select(func.count())
+            .select_from(Message)
             .where(Message.id.in_(list(run.replies)), Message.status.not_in(("sent", "failed")))
         )
-        busy = await session.scalar(
-            select(func.count()).select_from(Job).where(Job.status.in_(("pending", "running")))
-        )
+        busy = await session.scalar(select(func.count()).select_from(Job).where(Job.status.in_(("pending", "running"))))
     return run.stored == MESSAGES and unfinished == 0 and busy == 0
 
 
@@ -319,6 +328,7 @@ async def test_two_replicas_share_the_work_and_survive_a_sigkill(pg_url: str, tm
     env.update(
         GATEWAY_DATABASE_URL=pg_url,
         GATEWAY_SECRET_KEY=TEST_SECRET_KEY,
+        GATEWAY_ALLOW_CUSTOM_API_BASE="1",  # the replicas talk to the simulator, not to Tencent
         GATEWAY_PUBLIC_URL=base["proxy"],
         GATEWAY_SYNC_POLL_INTERVAL="1",
         GATEWAY_JOB_LEASE_SECONDS=str(LEASE_SECONDS),
@@ -329,10 +339,42 @@ async def test_two_replicas_share_the_work_and_survive_a_sigkill(pg_url: str, tm
     started = time.monotonic()
     run_cli(["db", "upgrade"], env)
     secrets = ["--token", "ScaleToken", "--aes-key", AES_KEY]
-    wecom_out = run_cli(["channel", "add", "wecom", "--name", "scale-wecom", "--corpid", CORPID,
-                         "--secret", "scale-wecom-kf-secret", *secrets, "--api-base", f"{base['sim']}/wecom"], env)
-    mp_out = run_cli(["channel", "add", "mp", "--name", "scale-mp", "--appid", APPID, "--secret",
-                      "scale-mp-app-secret", *secrets, "--mode", "safe", "--api-base", f"{base['sim']}/mp"], env)
+    wecom_out = run_cli(
+        [
+            "channel",
+            "add",
+            "wecom",
+            "--name",
+            "scale-wecom",
+            "--corpid",
+            CORPID,
+            "--secret",
+            "scale-wecom-kf-secret",
+            *secrets,
+            "--api-base",
+            f"{base['sim']}/wecom",
+        ],
+        env,
+    )
+    mp_out = run_cli(
+        [
+            "channel",
+            "add",
+            "mp",
+            "--name",
+            "scale-mp",
+            "--appid",
+            APPID,
+            "--secret",
+            "scale-mp-app-secret",
+            *secrets,
+            "--mode",
+            "safe",
+            "--api-base",
+            f"{base['sim']}/mp",
+        ],
+        env,
+    )
     channel_ids = [re.search(r"channel (\d+) ", out).group(1) for out in (wecom_out, mp_out)]  # type: ignore[union-attr]
     assert f"callback URL: {base['proxy']}/callbacks/{channel_ids[0]}" in wecom_out
 
@@ -343,8 +385,10 @@ async def test_two_replicas_share_the_work_and_survive_a_sigkill(pg_url: str, tm
     run = Run(base=base, channel_ids=channel_ids, procs=procs, started=started)
     watcher: asyncio.Task[None] | None = None
     try:
-        async with httpx.AsyncClient(timeout=10.0) as http, httpx.AsyncClient(base_url=base["sim"],
-                                                                                timeout=30.0) as sim:
+        async with (
+            httpx.AsyncClient(timeout=10.0) as http,
+            httpx.AsyncClient(base_url=base["sim"], timeout=30.0) as sim,
+        ):
             await proxy_server.start()
             await wait_ready(http, f"{base['sim']}/_sim/clock", procs["sim"])
             driver = SimDriver(sim)
@@ -359,8 +403,9 @@ async def test_two_replicas_share_the_work_and_survive_a_sigkill(pg_url: str, tm
             setup = run.now()
             watcher = asyncio.create_task(_watch(db, run))
             async with asyncio.timeout(DEADLINE - setup):
-                await asyncio.gather(_write(driver, run, _plan(wecom, mp)), _reply(http, run),
-                                     _chaos(http, driver, db, run))
+                await asyncio.gather(
+                    _write(driver, run, _plan(wecom, mp)), _reply(http, run), _chaos(http, driver, db, run)
+                )
                 written = run.now()
                 while not await _settled(db, run):
                     assert procs["A"].alive(), f"the surviving replica died\n{run.logs()}"
@@ -412,21 +457,31 @@ async def _check(run: Run, db: Database, driver: SimDriver, proxy: CallbackProxy
     assert a_metrics.get("gateway_messages_in_total", 0) > 0, a_metrics
     assert run.orphaned_jobs, "B was killed with no job in hand"
     async with db.sessions() as session:
-        orphans = list(await session.execute(
-            select(Job.id, Job.kind, Job.status, Job.attempts).where(Job.id.in_(run.orphaned_jobs))
-        ))
+        orphans = list(
+            await session.execute(
+                select(Job.id, Job.kind, Job.status, Job.attempts).where(Job.id.in_(run.orphaned_jobs))
+            )
+        )
     assert all(status == "done" and attempts >= 2 for _, _, status, attempts in orphans), orphans
     assert "send_message" in {kind for _, kind, _, _ in orphans}
     async with db.sessions() as session:
-        orphan_msgids = set(await session.scalars(
-            select(Message.source_id).where(Message.id.in_(
-                [payload["message_id"] for payload in await session.scalars(
-                    select(Job.payload).where(Job.id.in_(run.orphaned_jobs), Job.kind == "send_message")
-                )]
-            ))
-        ))
+        orphan_msgids = set(
+            await session.scalars(
+                select(Message.source_id).where(
+                    Message.id.in_(
+                        [
+                            payload["message_id"]
+                            for payload in await session.scalars(
+                                select(Job.payload).where(Job.id.in_(run.orphaned_jobs), Job.kind == "send_message")
+                            )
+                        ]
+                    )
+                )
+            )
+        )
     run.orphan_calls = [
-        c.get("errcode") for c in await driver.calls(path="/cgi-bin/kf/send_msg")
+        c.get("errcode")
+        for c in await driver.calls(path="/cgi-bin/kf/send_msg")
         if isinstance(c["body"], dict) and c["body"].get("msgid") in orphan_msgids
     ]
     undelivered = [(c["seq"], c["state"], c["attempts"]) for c in await driver.callbacks() if c["state"] != "delivered"]
@@ -436,22 +491,27 @@ async def _check(run: Run, db: Database, driver: SimDriver, proxy: CallbackProxy
     wecom_written = {m["msgid"] for m in await driver.wecom_messages(CORPID) if m["origin"] == 3}
     assert wecom_written <= set(run.expected) and len(run.expected) == MESSAGES
     async with db.sessions() as session:
-        rows = list(await session.execute(
-            select(Message.source_id, Message.content).where(
-                Message.message_type == "incoming", Message.sender_type == "contact", Message.content_type == "text"
+        rows = list(
+            await session.execute(
+                select(Message.source_id, Message.content).where(
+                    Message.message_type == "incoming", Message.sender_type == "contact", Message.content_type == "text"
+                )
             )
-        ))
+        )
     assert Counter(source for source, _ in rows) == Counter(list(run.expected)), "a message was lost or doubled"
     assert dict(rows) == run.expected
 
     # every reply delivered exactly once (MP: at most once when the gateway says delivery_unknown)
     assert len(run.replies) == REPLIES
     async with db.sessions() as session:
-        sent = list(await session.execute(
-            select(Message.id, Message.source_id, Message.status, Message.error_code, Channel.kind)
-            .join(Inbox, Inbox.id == Message.inbox_id).join(Channel, Channel.id == Inbox.channel_id)
-            .where(Message.id.in_(list(run.replies)))
-        ))
+        sent = list(
+            await session.execute(
+                select(Message.id, Message.source_id, Message.status, Message.error_code, Channel.kind)
+                .join(Inbox, Inbox.id == Message.inbox_id)
+                .join(Channel, Channel.id == Inbox.channel_id)
+                .where(Message.id.in_(list(run.replies)))
+            )
+        )
     deliveries = [d for d in await driver.deliveries() if d["sender"] == "api"]
     by_msgid = Counter(d["msgid"] for d in deliveries if d["platform"] == "wecom")
     by_content = Counter(d["payload"].get("content") for d in deliveries if d["platform"] == "mp")
@@ -466,6 +526,21 @@ async def _check(run: Run, db: Database, driver: SimDriver, proxy: CallbackProxy
             assert (status, copies) == ("sent", 1), (message_id, kind, status, error_code, copies)
     assert unknown <= 1, "more MP sends were cut mid-call than replica B could have had in flight"
     assert len(deliveries) == REPLIES - unknown + delivered_unknown, "a delivery nobody asked for"
+
+    # each conversation's replies reached its customer in the order the API accepted them
+    async with db.sessions() as session:
+        rows = await session.execute(
+            select(Message.id, Message.conversation_id).where(Message.id.in_(list(run.replies)))
+        )
+        conversation_of: dict[int, int] = {message_id: conversation_id for message_id, conversation_id in rows}
+    id_of_msgid = {source_id: message_id for message_id, source_id, *_ in sent}
+    id_of_content = {content: message_id for message_id, content in run.replies.items()}
+    arrived: dict[int, list[int]] = {}
+    for d in deliveries:  # in the simulator's delivery order
+        message_id = id_of_msgid[d["msgid"]] if d["platform"] == "wecom" else id_of_content[d["payload"]["content"]]
+        arrived.setdefault(conversation_of[message_id], []).append(message_id)
+    assert all(ids == sorted(ids) for ids in arrived.values()), "a conversation's replies arrived out of order"
+    assert sum(len(ids) > 1 for ids in arrived.values()) >= REPLIES // REPLIES_PER_CONVERSATION // 2
 
     # one token fetch per credential, and one more after the revocation: never one per replica
     assert len(await driver.calls(path="/cgi-bin/gettoken")) == 2

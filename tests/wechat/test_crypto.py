@@ -1,4 +1,4 @@
-"""Callback crypto: known-answer vectors, round trips and tamper cases (API.md §5)."""
+"""Callback crypto: known-answer vectors, round trips and tamper cases (docs/platforms.md §5)."""
 
 from __future__ import annotations
 
@@ -36,9 +36,7 @@ from gateway.wechat.crypto import (
 )
 from gateway.wechat.xmlmsg import MAX_XML_BYTES, parse_xml
 
-VECTORS = json.loads((Path(__file__).parent.parent / "data" / "crypto_vectors.json").read_text("utf-8"))[
-    "vectors"
-]
+VECTORS = json.loads((Path(__file__).parent.parent / "data" / "crypto_vectors.json").read_text("utf-8"))["vectors"]
 BY_ID = {v["id"]: v for v in VECTORS}
 KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"  # the official sample key
 RID = "wx5823bf96d3bd56c7"
@@ -113,9 +111,7 @@ def test_every_vector_kind_is_exercised() -> None:
 @pytest.mark.parametrize("vector", of_kind("decrypt_message"))
 def test_decrypt_message_vector(vector: dict) -> None:
     crypto = crypto_for(vector)
-    assert (
-        crypto.signature(vector["timestamp"], vector["nonce"], vector["encrypt"]) == vector["msg_signature"]
-    )
+    assert crypto.signature(vector["timestamp"], vector["nonce"], vector["encrypt"]) == vector["msg_signature"]
     args = (vector["msg_signature"], vector["timestamp"], vector["nonce"])
     assert crypto.decrypt_message(vector["envelope_xml"], *args) == vector["expected_plaintext"]
     assert crypto.decrypt_message(vector["envelope_xml"].encode(), *args) == vector["expected_plaintext"]
@@ -127,9 +123,7 @@ def test_decrypt_message_vector(vector: dict) -> None:
 @pytest.mark.parametrize("vector", of_kind("verify_url_echostr"))
 def test_verify_url_vector(vector: dict) -> None:
     crypto = crypto_for(vector)
-    plain = crypto.verify_url(
-        vector["msg_signature"], vector["timestamp"], vector["nonce"], vector["encrypt"]
-    )
+    plain = crypto.verify_url(vector["msg_signature"], vector["timestamp"], vector["nonce"], vector["encrypt"])
     assert plain == vector["expected_plaintext"]
 
 
@@ -140,14 +134,12 @@ def test_official_url_check_query_string_decodes_plus_slash_and_equals() -> None
     crypto = crypto_for(vector)
     args = (query["msg_signature"], query["timestamp"], query["nonce"], query["echostr"])
     assert crypto.verify_url(*args) == vector["expected_plaintext"]
-    # API.md §7.10: a "+" turned into a space by naive decoding breaks the signature.
+    # docs/platforms.md §7.10: a "+" turned into a space by naive decoding breaks the signature.
     with raises_callback(SignatureError, -40001):
         crypto.verify_url(*args[:3], query["echostr"].replace("+", " "))
 
 
-NEGATIVE = [
-    pytest.param(v, id=v["id"]) for v in VECTORS if "negative_case" in v and v["kind"] != "plain_signature"
-]
+NEGATIVE = [pytest.param(v, id=v["id"]) for v in VECTORS if "negative_case" in v and v["kind"] != "plain_signature"]
 
 
 @pytest.mark.parametrize("vector", NEGATIVE)
@@ -297,9 +289,7 @@ def test_tampered_signature_is_rejected(post_vector: dict) -> None:
     good = post_vector["msg_signature"]
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
     with raises_callback(SignatureError, -40001):
-        crypto.decrypt_message(
-            post_vector["envelope_xml"], bad, post_vector["timestamp"], post_vector["nonce"]
-        )
+        crypto.decrypt_message(post_vector["envelope_xml"], bad, post_vector["timestamp"], post_vector["nonce"])
     with raises_callback(SignatureError, -40001):
         crypto.verify_url(bad, post_vector["timestamp"], post_vector["nonce"], post_vector["encrypt"])
 
@@ -481,9 +471,7 @@ def test_near_miss_receive_id(near_miss: str) -> None:
 
 
 def test_receive_id_accepted_from_a_list(post_vector: dict) -> None:
-    crypto = WeChatCrypto(
-        post_vector["token"], post_vector["encoding_aes_key"], ["suite-id", RID, "wx-appid"]
-    )
+    crypto = WeChatCrypto(post_vector["token"], post_vector["encoding_aes_key"], ["suite-id", RID, "wx-appid"])
     assert crypto.receive_ids == ("suite-id", RID, "wx-appid")
     assert crypto.decrypt(post_vector["encrypt"]) == post_vector["expected_plaintext"]
     assert crypto.decrypt(crypto.encrypt("x", receive_id="wx-appid")) == "x"
@@ -557,9 +545,7 @@ def _envelope_call(crypto: WeChatCrypto, body: str | bytes) -> str:
 @pytest.mark.parametrize(
     "body",
     [
-        pytest.param(
-            "<xml><ToUserName><![CDATA[x]]></ToUserName><AgentID>1</AgentID></xml>", id="no-encrypt"
-        ),
+        pytest.param("<xml><ToUserName><![CDATA[x]]></ToUserName><AgentID>1</AgentID></xml>", id="no-encrypt"),
         pytest.param("<xml><Encrypt></Encrypt></xml>", id="empty-encrypt"),
         pytest.param("<xml><Encrypt><A>nested</A></Encrypt></xml>", id="nested-encrypt"),
         pytest.param("<xml><Encrypt>a</Encrypt><Encrypt>b</Encrypt></xml>", id="repeated-encrypt"),
@@ -614,14 +600,11 @@ def _billion_laughs() -> str:
 
 BILLION_LAUGHS = _billion_laughs()
 XXE = (
-    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-    "<xml><Encrypt>&xxe;</Encrypt></xml>"
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><Encrypt>&xxe;</Encrypt></xml>'
 )
 
 
-@pytest.mark.parametrize(
-    "body", [pytest.param(BILLION_LAUGHS, id="billion-laughs"), pytest.param(XXE, id="xxe")]
-)
+@pytest.mark.parametrize("body", [pytest.param(BILLION_LAUGHS, id="billion-laughs"), pytest.param(XXE, id="xxe")])
 def test_entity_attacks_are_refused(post_vector: dict, body: str) -> None:
     with raises_callback(XmlParseError, -40002):
         _envelope_call(crypto_for(post_vector), body)

@@ -18,12 +18,11 @@ from gateway.errors import (
     ReplyWindowClosed,
     TransportError,
 )
-from gateway.simulator import SimClock, World, create_simulator_app
-from gateway.simulator.driver_client import SimDriver
 from gateway.wechat.http import ApiClient, RetryPolicy
 from gateway.wechat.mp_kefu import MpKefuClient
 from gateway.wechat.mp_kefu_types import Article, MenuItem, MsgRecord
 from gateway.wechat.tokens import Credential, TokenManager
+from kefu_sim import SimClock, SimDriver, World, create_app
 
 DATA = Path(__file__).parent.parent / "data" / "mp_kefu"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
@@ -63,7 +62,7 @@ def make_client(
 @pytest.fixture
 async def env() -> AsyncIterator[Env]:
     world = World(seed=1, clock=SimClock(1_767_225_600.0, frozen=True))
-    app = create_simulator_app(world)
+    app = create_app(world)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
         driver = SimDriver(http)
         account = await driver.mp_create_app(wechat_id="kftest")
@@ -237,18 +236,38 @@ async def test_send_every_msgtype_with_and_without_kf_account(env: Env) -> None:
         ("text", lambda k: c.send_text(o, "Hello World", kf_account=k)),
         ("image", lambda k: c.send_image(o, m["image"], kf_account=k)),
         ("voice", lambda k: c.send_voice(o, m["voice"], kf_account=k)),
-        ("video", lambda k: c.send_video(o, m["video"], thumb_media_id=m["thumb"], title="T", description="D",
-                                         kf_account=k)),
-        ("music", lambda k: c.send_music(o, musicurl="http://m", hqmusicurl="http://hq", thumb_media_id=m["thumb"],
-                                         title="T", description="D", kf_account=k)),
-        ("news", lambda k: c.send_news(o, Article(title="Happy Day", description="D", url="http://u",
-                                                  picurl="http://p"), kf_account=k)),
+        (
+            "video",
+            lambda k: c.send_video(o, m["video"], thumb_media_id=m["thumb"], title="T", description="D", kf_account=k),
+        ),
+        (
+            "music",
+            lambda k: c.send_music(
+                o,
+                musicurl="http://m",
+                hqmusicurl="http://hq",
+                thumb_media_id=m["thumb"],
+                title="T",
+                description="D",
+                kf_account=k,
+            ),
+        ),
+        (
+            "news",
+            lambda k: c.send_news(
+                o, Article(title="Happy Day", description="D", url="http://u", picurl="http://p"), kf_account=k
+            ),
+        ),
         ("mpnews", lambda k: c.send_mpnews(o, "MEDIA_ID", kf_account=k)),
         ("mpnewsarticle", lambda k: c.send_mpnewsarticle(o, "ARTICLE_ID", kf_account=k)),
         ("msgmenu", lambda k: c.send_msgmenu(o, menu, head_content="满意吗?", tail_content="再见", kf_account=k)),
         ("wxcard", lambda k: c.send_wxcard(o, "123dsdajkasd231jhksad", kf_account=k)),
-        ("miniprogrampage", lambda k: c.send_miniprogrampage(o, appid="wxapp", pagepath="pages/index",
-                                                             thumb_media_id=m["thumb"], title="T", kf_account=k)),
+        (
+            "miniprogrampage",
+            lambda k: c.send_miniprogrampage(
+                o, appid="wxapp", pagepath="pages/index", thumb_media_id=m["thumb"], title="T", kf_account=k
+            ),
+        ),
     ]
     for msgtype, send in sends:
         for kf_account in (kf, None):

@@ -11,10 +11,9 @@ from sqlalchemy import select
 from gateway.db.models import AccessToken
 from gateway.db.repositories.tokens import SqlTokenStore
 from gateway.errors import TokenError
-from gateway.simulator import SimClock, World, create_simulator_app
-from gateway.simulator.driver_client import SimDriver
 from gateway.wechat.http import ApiClient
 from gateway.wechat.tokens import Credential, MemoryTokenStore, TokenManager
+from kefu_sim import SimClock, SimDriver, World, create_app
 
 CORP, SECRET = "wwcorp0001", "kf-app-secret-value-0001"
 
@@ -22,7 +21,7 @@ CORP, SECRET = "wwcorp0001", "kf-app-secret-value-0001"
 @pytest.fixture
 async def sim():
     world = World(seed=3, clock=SimClock(1_767_225_600.0, frozen=True))
-    app = create_simulator_app(world)
+    app = create_app(world)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
         await SimDriver(http).wecom_create_corp(corpid=CORP, secret=SECRET)
         await SimDriver(http).mp_create_app(appid="wxapp0000000001", secret="mp-secret-000000001")

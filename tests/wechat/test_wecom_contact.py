@@ -9,12 +9,11 @@ import httpx
 import pytest
 
 from gateway.errors import InvalidArgument, PlatformError
-from gateway.simulator import SimClock, World, create_simulator_app
-from gateway.simulator.driver_client import SimDriver
 from gateway.wechat.http import ApiClient, RetryPolicy
 from gateway.wechat.tokens import Credential, TokenManager
 from gateway.wechat.wecom_contact import WeComContactClient
 from gateway.wechat.wecom_contact_types import ContactWay
+from kefu_sim import SimClock, SimDriver, World, create_app
 
 START = 1_767_225_600.0
 CORPID, SECRET = "wwcontact0001", "contact-secret"
@@ -30,7 +29,7 @@ class Sim:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Sim]:
-    app = create_simulator_app(World(seed=2, clock=SimClock(START, frozen=True)))
+    app = create_app(World(seed=2, clock=SimClock(START, frozen=True)))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
         driver = SimDriver(http)
         await driver.wecom_create_corp(corpid=CORPID, secret=SECRET)
@@ -137,8 +136,9 @@ async def test_group_chats(sim: Sim) -> None:
 
 
 async def test_msg_template_and_welcome(sim: Sim) -> None:
-    task = await sim.client.add_msg_template(external_userids=[sim.carol, "wm_stranger"], sender="alice",
-                                             text="spring sale")
+    task = await sim.client.add_msg_template(
+        external_userids=[sim.carol, "wm_stranger"], sender="alice", text="spring sale"
+    )
     assert task.msgid and task.fail_list == ["wm_stranger"]
     assert len(await sim.driver.calls(path="/cgi-bin/externalcontact/add_msg_template")) == 1
     new = await sim.driver.contact_add_customer(CORPID, userid="bob", nickname="Eve")

@@ -18,8 +18,6 @@ from gateway.errors import (
     StateTransitionRefused,
     TransportError,
 )
-from gateway.simulator import SimClock, World, create_simulator_app
-from gateway.simulator.driver_client import SimDriver
 from gateway.wechat.http import ApiClient, RetryPolicy
 from gateway.wechat.tokens import Credential, TokenManager
 from gateway.wechat.wecom_kf import WeComKfClient
@@ -41,6 +39,7 @@ from gateway.wechat.wecom_kf_types import (
     VideoMsg,
     VoiceMsg,
 )
+from kefu_sim import SimClock, SimDriver, World, create_app
 
 START = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 CORPID, SECRET = "wwkfcorp0001", "kf-app-secret"
@@ -58,7 +57,7 @@ class Sim:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Sim]:
-    app = create_simulator_app(World(seed=1, clock=SimClock(START, frozen=True)))
+    app = create_app(World(seed=1, clock=SimClock(START, frozen=True)))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
         driver = SimDriver(http)
         await driver.wecom_create_corp(corpid=CORPID, secret=SECRET, sync_empty_page_rate=0.0)
@@ -182,19 +181,39 @@ async def _payloads(sim: Sim) -> dict[str, SendPayload]:
         "video": VideoMsg(media_id=await media("video", "a.mp4", b"\0\0\0\x18ftypmp42" + b"\0" * 32)),
         "file": FileMsg(media_id=await media("file", "a.txt", b"some file content")),
         "link": LinkMsg(title="Docs", url="https://example.com/docs", thumb_media_id=image, desc="read"),
-        "miniprogram": MiniprogramMsg(appid="wx1234567890", pagepath="pages/index", thumb_media_id=image,
-                                      title="Mini"),
-        "msgmenu": MenuMsg.of([MenuClick(id="101", content="Yes"), MenuView(url="https://e.com", content="Go"),
-                               MenuMiniprogram(appid="wx1", pagepath="p/i", content="Open"),
-                               MenuText(content="thanks")], head="Happy?", tail="bye"),
+        "miniprogram": MiniprogramMsg(appid="wx1234567890", pagepath="pages/index", thumb_media_id=image, title="Mini"),
+        "msgmenu": MenuMsg.of(
+            [
+                MenuClick(id="101", content="Yes"),
+                MenuView(url="https://e.com", content="Go"),
+                MenuMiniprogram(appid="wx1", pagepath="p/i", content="Open"),
+                MenuText(content="thanks"),
+            ],
+            head="Happy?",
+            tail="bye",
+        ),
         "location": LocationMsg(latitude=23.1, longitude=113.3, name="Canton Tower", address="Guangzhou"),
         "business_card": BusinessCardMsg(userid="alice"),
         "ca_link": CaLinkMsg(link_url="https://work.weixin.qq.com/ca/abc"),
     }
 
 
-@pytest.mark.parametrize("msgtype", ["text", "image", "voice", "video", "file", "link", "miniprogram", "msgmenu",
-                                     "location", "business_card", "ca_link"])
+@pytest.mark.parametrize(
+    "msgtype",
+    [
+        "text",
+        "image",
+        "voice",
+        "video",
+        "file",
+        "link",
+        "miniprogram",
+        "msgmenu",
+        "location",
+        "business_card",
+        "ca_link",
+    ],
+)
 async def test_send_every_msgtype(sim: Sim, msgtype: str) -> None:
     payload = (await _payloads(sim))[msgtype]
     await _customer_writes(sim)

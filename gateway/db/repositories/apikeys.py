@@ -6,8 +6,10 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db.models import ApiKey
@@ -80,7 +82,8 @@ async def touch(session: AsyncSession, key: ApiKey, now: datetime | None = None)
         .execution_options(synchronize_session=False)
     )
     key.last_used_at = now
-    return bool(result.rowcount)
+    # an UPDATE without RETURNING gives a CursorResult; Session.execute is typed Result (sqlalchemy#12913)
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 async def list_keys(session: AsyncSession, *, include_revoked: bool = True) -> list[ApiKey]:

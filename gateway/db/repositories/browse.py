@@ -1,23 +1,32 @@
 """The read side of conversations and messages for the API: filtered keyset pages and their context.
 
-Conversation pages run newest activity first on (last_activity_at DESC, id DESC). The keyset
-condition is written as `last_activity_at <= t AND (last_activity_at < t OR id < i)` rather than
-a row-value comparison so every index that leads with last_activity_at (alone, after status or
-after inbox_id) can range-scan it on both SQLite and PostgreSQL.
+Conversation pages run newest activity first on (last_activity_at DESC, id DESC), or with
+`sort="waiting"` longest-waiting customer first on (waiting_since ASC, id ASC), rows nobody waits
+on left out. The keyset condition is written as `last_activity_at <= t AND (last_activity_at < t
+OR id < i)` rather than a row-value comparison so every index that leads with the sort column
+(alone, after status, inbox_id or operator_id) can range-scan it on both SQLite and PostgreSQL.
+
+A page carries, for the operator viewing it (`viewer`), each row's unread count (incoming_count
+minus their read_states.read_incoming), the last message and the label names: two outer joins by
+primary key in the page statement and one query for the labels of the page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.sql import Select
 
 from gateway.db.models import Agent, Channel, Contact, Conversation, Inbox, Message
+from gateway.db.people import ConversationLabel, ReadState
 from gateway.db.repositories import search
+from gateway.db.repositories.labels import labels_of_conversations
 from gateway.errors import NotFound
 
 
@@ -30,19 +39,20 @@ class ConversationFilter:
     contact_id: int | None = None
     updated_after: datetime | None = None
     q: str | None = None  # substring of a message's content or the contact's name
+    # the people side: conversations of this operator (conversations.operator_id), or with neither
+    # an operator nor a platform agent (`unassigned`), or carrying this label
+    operator_id: int | None = None
+    unassigned: bool = False
+    label_id: int | None = None
+    sort: str = "last_activity"  # last_activity | waiting
+    viewer: int | None = None  # whose read state the unread counts are (operators.id)
 
 
-def conversation_query(
-    f: ConversationFilter,
-    *,
-    after: tuple[datetime, int] | None,
-    limit: int,
-    name_grams: list[str] | None = None,
-    text_plan: search.TextPlan = search.TextPlan.SCAN,
-) -> Select[tuple[Conversation]]:
-    """The page query. With `q`, `name_grams` are search.plan_grams(q) (None: no name can match)
-    and `text_plan` is search.plan_text(q)."""
-    query = select(Conversation)
+SORTS = ("last_activity", "waiting")
+
+
+def filtered(query: Select, f: ConversationFilter, name_grams: list[str] | None, text_plan: search.TextPlan) -> Select:
+    """`query` narrowed by the filter's conditions (not its sort)."""
     if f.status is not None:
         query = query.where(Conversation.status == f.status)
     if f.inbox_id is not None:
@@ -61,25 +71,59 @@ def conversation_query(
             query = query.where(by_text)
         else:
             query = query.where(or_(Conversation.contact_id.in_(search.contacts_named(name_grams, f.q)), by_text))
-    if after is not None:
-        at, last_id = after
+    if f.operator_id is not None:
+        query = query.where(Conversation.operator_id == f.operator_id)
+    if f.unassigned:
+        query = query.where(Conversation.operator_id.is_(None), Conversation.assignee_id.is_(None))
+    if f.label_id is not None:
         query = query.where(
-            Conversation.last_activity_at <= at,
-            or_(
-                Conversation.last_activity_at < at,
-                and_(Conversation.last_activity_at == at, Conversation.id < last_id),
-            ),
+            Conversation.id.in_(
+                select(ConversationLabel.conversation_id).where(ConversationLabel.label_id == f.label_id)
+            )
         )
+    return query
+
+
+def conversation_query(
+    f: ConversationFilter,
+    *,
+    after: tuple[datetime, int] | None,
+    limit: int,
+    name_grams: list[str] | None = None,
+    text_plan: search.TextPlan = search.TextPlan.SCAN,
+) -> Select[Conversation]:
+    """The page query. With `q`, `name_grams` are search.plan_grams(q) (None: no name can match)
+    and `text_plan` is search.plan_text(q)."""
+    query = filtered(select(Conversation), f, name_grams, text_plan)
+    if f.sort == "waiting":
+        query = query.where(Conversation.waiting_since.is_not(None))
+        if after is not None:
+            query = query.where(_keyset(Conversation.waiting_since, after, older=False))
+        return query.order_by(Conversation.waiting_since, Conversation.id).limit(limit)
+    if after is not None:
+        query = query.where(_keyset(Conversation.last_activity_at, after, older=True))
     return query.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(limit)
+
+
+def _keyset(column: InstrumentedAttribute[Any], after: tuple[datetime, int], *, older: bool) -> ColumnElement[bool]:
+    """Rows past the keyset position `after` (column value, id), walking down (`older`) or up."""
+    at, last_id = after
+    if older:
+        return and_(column <= at, or_(column < at, and_(column == at, Conversation.id < last_id)))
+    return and_(column >= at, or_(column > at, and_(column == at, Conversation.id > last_id)))
+
+
+async def text_plan(session: AsyncSession, f: ConversationFilter) -> tuple[list[str] | None, search.TextPlan]:
+    """How `f.q` is searched (search.plan_grams, search.plan_text); a scan when there is no `q`."""
+    if not f.q:
+        return None, search.TextPlan.SCAN
+    return await search.plan_grams(session, f.q), await search.plan_text(session, f.q)
 
 
 async def _page_query(
     session: AsyncSession, f: ConversationFilter, *, after: tuple[datetime, int] | None, limit: int
-) -> Select[tuple[Conversation]]:
-    if not f.q:
-        return conversation_query(f, after=after, limit=limit)
-    grams = await search.plan_grams(session, f.q)
-    plan = await search.plan_text(session, f.q)
+) -> Select[Conversation]:
+    grams, plan = await text_plan(session, f)
     return conversation_query(f, after=after, limit=limit, name_grams=grams, text_plan=plan)
 
 
@@ -93,23 +137,44 @@ async def list_conversations(
 async def conversation_page(
     session: AsyncSession, f: ConversationFilter, *, after: tuple[datetime, int] | None, limit: int
 ) -> tuple[list[Conversation], Context]:
-    """`list_conversations` and `conversation_context` in one statement instead of four.
+    """`list_conversations` and `conversation_context` in one statement instead of four (and one
+    for the page's labels).
 
-    The page query outer-joins what each row refers to by primary key. SQLite never reorders a LEFT
-    JOIN, so conversations stay the outer loop and keep their keyset index plan; PostgreSQL walks
-    the same index under the LIMIT and probes the rest per row.
+    The page query outer-joins what each row refers to by primary key (the viewer's read state and
+    the last message too). SQLite never reorders a LEFT JOIN, so conversations stay the outer loop
+    and keep their keyset index plan, stopping at the LIMIT; PostgreSQL walks the same index under
+    the LIMIT and probes the rest per row. A page no index delivers in order (`_sorted`: a label's
+    conversations, an operator's by waiting time) is found by sorting its candidates: then the
+    keyset query is a subquery (SQLite runs it as a co-routine) and the joins run for the page's
+    rows only, not for every candidate before the sort. Not always: that costs ~2 ms a page.
     """
+    keyset = await _page_query(session, f, after=after, limit=limit)
+    if _sorted(f):
+        inner = keyset.subquery("page")
+        page: Any = aliased(Conversation, inner)
+        by_waiting = f.sort == "waiting"
+        order = (
+            (inner.c.waiting_since, inner.c.id) if by_waiting else (inner.c.last_activity_at.desc(), inner.c.id.desc())
+        )
+        query = select(page).order_by(*order)
+    else:
+        page, query = Conversation, keyset
+    last = aliased(Message)
     query = (
-        (await _page_query(session, f, after=after, limit=limit))
-        .add_columns(Contact, Inbox, Channel.kind, Agent)
-        .outerjoin(Contact, Contact.id == Conversation.contact_id)
-        .outerjoin(Inbox, Inbox.id == Conversation.inbox_id)
+        query.add_columns(Contact, Inbox, Channel.kind, Agent, _read_incoming(f.viewer), *_last_columns(last))
+        .outerjoin(Contact, Contact.id == page.contact_id)
+        .outerjoin(Inbox, Inbox.id == page.inbox_id)
         .outerjoin(Channel, Channel.id == Inbox.channel_id)
-        .outerjoin(Agent, Agent.id == Conversation.assignee_id)
+        .outerjoin(Agent, Agent.id == page.assignee_id)
+        .outerjoin(last, last.id == page.last_message_id)
     )
+    if f.viewer is not None:
+        query = query.outerjoin(
+            ReadState, and_(ReadState.operator_id == f.viewer, ReadState.conversation_id == page.id)
+        )
     rows: list[Conversation] = []
     ctx = Context({}, {}, {})
-    for conversation, contact, inbox, kind, agent in await session.execute(query):
+    for conversation, contact, inbox, kind, agent, read, *message in await session.execute(query):
         rows.append(conversation)
         if contact is not None:
             ctx.contacts[contact.id] = contact
@@ -117,7 +182,36 @@ async def conversation_page(
             ctx.inboxes[inbox.id] = (inbox, kind)
         if agent is not None:
             ctx.agents[agent.id] = agent
+        if f.viewer is not None:
+            ctx.unread[conversation.id] = max(0, conversation.incoming_count - (read or 0))
+        if message[0] is not None:
+            ctx.last_messages[conversation.id] = LastMessage(*message)
+    ctx.labels = await labels_of_conversations(session, [c.id for c in rows])
     return rows, ctx
+
+
+def _sorted(f: ConversationFilter) -> bool:
+    """Whether the page is found by sorting candidates rather than walking an index in page order."""
+    return f.label_id is not None or (f.sort == "waiting" and f.operator_id is not None)
+
+
+def _read_incoming(viewer: int | None) -> Any:
+    return ReadState.read_incoming if viewer is not None else null()
+
+
+def _last_columns(last: type[Message]) -> tuple[Any, ...]:
+    return (last.id, last.message_type, last.content_type, last.content, last.created_at)
+
+
+@dataclass(frozen=True, slots=True)
+class LastMessage:
+    """What a list shows of a conversation's newest incoming or outgoing message."""
+
+    id: int
+    message_type: str
+    content_type: str
+    content: str | None
+    created_at: datetime
 
 
 async def get_conversation(session: AsyncSession, conversation_id: int) -> Conversation:
@@ -134,9 +228,14 @@ class Context:
     contacts: dict[int, Contact]
     inboxes: dict[int, tuple[Inbox, str]]  # inbox id → (inbox, channel kind)
     agents: dict[int, Agent]
+    unread: dict[int, int] = field(default_factory=dict)  # conversation id → unread count (with a viewer)
+    last_messages: dict[int, LastMessage] = field(default_factory=dict)
+    labels: dict[int, list[str]] = field(default_factory=dict)
 
 
-async def conversation_context(session: AsyncSession, conversations: Iterable[Conversation]) -> Context:
+async def conversation_context(
+    session: AsyncSession, conversations: Iterable[Conversation], viewer: int | None = None
+) -> Context:
     rows = list(conversations)
     contact_ids = {c.contact_id for c in rows}
     inbox_ids = {c.inbox_id for c in rows}
@@ -153,7 +252,22 @@ async def conversation_context(session: AsyncSession, conversations: Iterable[Co
         inboxes = {inbox.id: (inbox, kind) for inbox, kind in found}
     if agent_ids:
         agents = {a.id: a for a in await session.scalars(select(Agent).where(Agent.id.in_(agent_ids)))}
-    return Context(contacts, inboxes, agents)
+    ctx = Context(contacts, inboxes, agents, labels=await labels_of_conversations(session, [c.id for c in rows]))
+    message_ids = [c.last_message_id for c in rows if c.last_message_id is not None]
+    if message_ids:
+        newest = await session.execute(
+            select(Message.conversation_id, *_last_columns(Message)).where(Message.id.in_(message_ids))
+        )
+        ctx.last_messages = {row[0]: LastMessage(*row[1:]) for row in newest}
+    if viewer is not None and rows:
+        states = await session.execute(
+            select(ReadState.conversation_id, ReadState.read_incoming).where(
+                ReadState.operator_id == viewer, ReadState.conversation_id.in_([c.id for c in rows])
+            )
+        )
+        read: dict[int, int] = {cid: n for cid, n in states}
+        ctx.unread = {c.id: max(0, c.incoming_count - read.get(c.id, 0)) for c in rows}
+    return ctx
 
 
 async def list_messages(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db.models import Channel
+from gateway.db.models import Channel, Inbox
+from gateway.domain import ChannelKind
 from gateway.errors import Conflict, InvalidRequest, NotFound
 from gateway.sealing import SecretBox
 
-KINDS = ("wecom", "mp")
+KINDS = tuple(ChannelKind)
 
 
 class ChannelRepository:
@@ -77,3 +79,20 @@ class ChannelRepository:
             channel.enabled = enabled
         await self.session.flush()
         return channel
+
+
+async def pull_streams(session: AsyncSession, kinds: Collection[str]) -> list[tuple[int, str]]:
+    """(channel id, stream) of every enabled inbox of an enabled channel of `kinds`.
+
+    Only inboxes: a sync cursor without one (a stream some callback once announced) is not polled, so
+    an id no directory lists cannot keep the gateway calling the platform (docs/security.md).
+    """
+    enabled = select(Channel.id).where(Channel.kind.in_(list(kinds)), Channel.enabled.is_(True))
+    inboxes = await session.execute(
+        select(Inbox.channel_id, Inbox.source_id).where(Inbox.channel_id.in_(enabled), Inbox.enabled.is_(True))
+    )
+    return sorted((c, s) for c, s in inboxes)
+
+
+async def enabled_channel_ids(session: AsyncSession) -> list[int]:
+    return list(await session.scalars(select(Channel.id).where(Channel.enabled.is_(True)).order_by(Channel.id)))

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db.models import Contact, ContactIdentity, Conversation
+from gateway.db.people import ContactLabel
 from gateway.db.repositories.conversations import where_in
 from gateway.db.repositories.feed import NewEvent, append_event, append_events
-from gateway.db.repositories.util import is_postgres
+from gateway.db.repositories.util import insert_for, is_postgres
 from gateway.db.types import utcnow
 from gateway.domain import ContactProfile
 from gateway.errors import Conflict, InvalidRequest, NotFound
@@ -102,7 +103,7 @@ async def create_identities(
         rows = await session.execute(
             select(Contact.unionid, Contact.id).where(Contact.unionid.in_(unionids), Contact.merged_into_id.is_(None))
         )
-        owners = {unionid: contact_id for unionid, contact_id in rows}
+        owners = {unionid: contact_id for unionid, contact_id in rows if unionid is not None}
     now = utcnow()
     new_contacts: list[dict[str, Any]] = []
     claimed: dict[str, int] = {}  # unionid → index in new_contacts (one person, two new identities)
@@ -224,6 +225,7 @@ async def merge_contacts(session: AsyncSession, *, source: Contact, target: Cont
         update(ContactIdentity).where(ContactIdentity.contact_id == source.id).values(contact_id=target.id)
     )
     await session.execute(update(Conversation).where(Conversation.contact_id == source.id).values(contact_id=target.id))
+    await _move_labels(session, source.id, target.id)
     if target.unionid is None and source.unionid is not None:
         unionid, source.unionid = source.unionid, None
         await session.flush()
@@ -315,3 +317,16 @@ async def update_contact(
             session, "contact.updated", {"contact_id": contact.id, "changes": changes}, contact_id=contact.id
         )
     return changes
+
+
+async def _move_labels(session: AsyncSession, source_id: int, target_id: int) -> None:
+    """A merged contact's labels go to the contact it is merged into (those it carries already stay)."""
+    labels = select(literal(target_id), ContactLabel.label_id, ContactLabel.created_at).where(
+        ContactLabel.contact_id == source_id
+    )
+    await session.execute(
+        insert_for(session, ContactLabel)
+        .from_select(["contact_id", "label_id", "created_at"], labels)
+        .on_conflict_do_nothing()
+    )
+    await session.execute(delete(ContactLabel).where(ContactLabel.contact_id == source_id))

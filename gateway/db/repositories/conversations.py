@@ -10,13 +10,16 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Integer,
     String,
     bindparam,
+    case,
     cast,
     func,
     literal_column,
+    null,
     select,
     text,
     true,
@@ -191,13 +194,20 @@ async def open_conversations(
 @dataclass(slots=True)
 class Touch:
     """What a page's new messages do to one conversation: latest activity, first reply, the last
-    contact message (48 h window) and the last MP event (1 min window), each None if none."""
+    contact message (48 h window) and the last MP event (1 min window), each None if none; and the
+    list columns: customer messages added, the newest incoming/outgoing message id, whether a reply
+    was among them (`answered`: the wait ends) and the customer's first message after the page's
+    last reply (`waiting`: the wait starts there unless it already runs)."""
 
     conversation_id: int
     activity: datetime
     first_reply: datetime | None = None
     incoming: datetime | None = None
     event: datetime | None = None
+    incoming_count: int = 0
+    last_message: int | None = None
+    answered: bool = False
+    waiting: datetime | None = None
 
 
 def _touch_statement(first_reply: bool, incoming: bool, event: bool) -> Any:
@@ -212,6 +222,16 @@ def _touch_statement(first_reply: bool, incoming: bool, event: bool) -> Any:
     values: dict[str, Any] = {
         "last_activity_at": func.max(_c.last_activity_at, bindparam("t_activity", type_=stamp)),
         "updated_at": bindparam("t_now", type_=stamp),
+        "incoming_count": _c.incoming_count + bindparam("t_count", type_=Integer),
+        # 0 stands for "none" on both sides: SQLite's max() of anything and NULL is NULL
+        "last_message_id": func.nullif(
+            func.max(func.coalesce(_c.last_message_id, 0), bindparam("t_last", type_=BigInteger)), 0
+        ),
+        # a reply in the page ends the wait (then only a customer message after it starts one)
+        "waiting_since": func.coalesce(
+            case((bindparam("t_answered", type_=Integer) == 1, null()), else_=_c.waiting_since),
+            bindparam("t_waiting", type_=stamp),
+        ),
     }
     if first_reply:
         values["first_reply_at"] = func.coalesce(_c.first_reply_at, bindparam("t_first_reply", type_=stamp))
@@ -243,13 +263,21 @@ _TOUCH_PG = text(
         replies_since_incoming = CASE WHEN t.incoming IS NULL THEN c.replies_since_incoming ELSE 0 END,
         last_event_at = COALESCE(t.event, c.last_event_at),
         replies_since_event = CASE WHEN t.event IS NULL THEN c.replies_since_event ELSE 0 END,
+        incoming_count = c.incoming_count + t.count,
+        last_message_id = GREATEST(c.last_message_id, t.last),
+        waiting_since = COALESCE(CASE WHEN t.answered THEN NULL ELSE c.waiting_since END, t.waiting),
         updated_at = :now
-    FROM unnest(:ids, :activity, :first_reply, :incoming, :event) AS t(id, activity, first_reply, incoming, event)
+    FROM unnest(:ids, :activity, :first_reply, :incoming, :event, :count, :last, :answered, :waiting)
+        AS t(id, activity, first_reply, incoming, event, count, last, answered, waiting)
     WHERE c.id = t.id
     """
 ).bindparams(
     bindparam("now", type_=DateTime(timezone=True)),
     bindparam("ids", type_=ARRAY(BigInteger)),
+    bindparam("count", type_=ARRAY(Integer)),
+    bindparam("last", type_=ARRAY(BigInteger)),
+    bindparam("answered", type_=ARRAY(Boolean)),
+    bindparam("waiting", type_=_STAMPS),
     *(bindparam(name, type_=_STAMPS) for name in ("activity", "first_reply", "incoming", "event")),
 )
 
@@ -270,6 +298,10 @@ async def touch_conversations(session: AsyncSession, touches: Iterable[Touch]) -
                 "first_reply": [t.first_reply for t in touches],
                 "incoming": [t.incoming for t in touches],
                 "event": [t.event for t in touches],
+                "count": [t.incoming_count for t in touches],
+                "last": [t.last_message for t in touches],
+                "answered": [t.answered for t in touches],
+                "waiting": [t.waiting for t in touches],
             },
         )
         return
@@ -280,7 +312,15 @@ async def touch_conversations(session: AsyncSession, touches: Iterable[Touch]) -
     )
     rows = []
     for t in touches:
-        row = {"t_id": t.conversation_id, "t_activity": t.activity, "t_now": now}
+        row = {
+            "t_id": t.conversation_id,
+            "t_activity": t.activity,
+            "t_now": now,
+            "t_count": t.incoming_count,
+            "t_last": t.last_message or 0,
+            "t_answered": int(t.answered),
+            "t_waiting": t.waiting,
+        }
         if shape[0]:
             row["t_first_reply"] = t.first_reply
         if shape[1]:

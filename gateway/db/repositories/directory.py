@@ -152,3 +152,20 @@ async def disable_inboxes_except(session: AsyncSession, channel_id: int, source_
             changed += 1
     await session.flush()
     return changed
+
+
+async def serves(session: AsyncSession, inbox: Inbox, agent_id: int) -> bool | None:
+    """Whether the agent serves the inbox as the directory last saw it (a read or a servicer event);
+    None when no membership of the inbox's channel is on record at all: only the platform knows."""
+    member = await session.scalar(
+        select(InboxAgent.agent_id).where(InboxAgent.inbox_id == inbox.id, InboxAgent.agent_id == agent_id)
+    )
+    if member is not None:
+        return True
+    known = await session.scalar(
+        select(InboxAgent.inbox_id)
+        .join(Inbox, Inbox.id == InboxAgent.inbox_id)
+        .where(Inbox.channel_id == inbox.channel_id)
+        .limit(1)
+    )
+    return None if known is None else False

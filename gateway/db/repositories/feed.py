@@ -44,6 +44,7 @@ EVENT_TYPES = (
     "contact.created",
     "contact.updated",
     "contact.merged",
+    "note.created",
 )
 
 _PENDING = "gateway.feed.pending"  # session.info: [([events], savepoint they were added in, or None)]

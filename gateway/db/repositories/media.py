@@ -1,13 +1,17 @@
-"""Outbound media cache: a platform media_id per (channel, content hash, kind) until it expires."""
+"""Media rows: the outbound upload cache (a platform media_id per channel, content hash and kind until
+it expires) and the inbound vault (a row per media message, pending → stored | failed | expired)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db.models import Media
+from gateway.db.models import Inbox, Media, Message
+
+MEDIA_KINDS = ("image", "voice", "video", "file")  # message content types that carry a file
 
 
 async def cached_upload(session: AsyncSession, channel_id: int, sha256: str, kind: str, now: datetime) -> Media | None:
@@ -52,3 +56,59 @@ async def remember_upload(
     session.add(media)
     await session.flush()
     return media
+
+
+# --------------------------------------------------------------------------- the inbound vault
+
+
+async def add_pending(session: AsyncSession, channel_id: int, items: Sequence[tuple[int, str, str | None]]) -> None:
+    """One `pending` vault row per (message id, platform media_id, kind), in the ingest transaction:
+    a media message has its media id (and URL) before the download job has run."""
+    session.add_all(
+        Media(channel_id=channel_id, message_id=message_id, direction="in", source_media_id=media_id, kind=kind)
+        for message_id, media_id, kind in items
+    )
+
+
+async def vault_row(session: AsyncSession, message_id: int) -> Media | None:
+    """The inbound vault row of a message (the oldest, should a job have raced itself)."""
+    return await session.scalar(
+        select(Media).where(Media.message_id == message_id, Media.direction == "in").order_by(Media.id).limit(1)
+    )
+
+
+async def get_media(session: AsyncSession, media_id: int) -> Media | None:
+    return await session.get(Media, media_id)
+
+
+async def for_messages(session: AsyncSession, messages: Sequence[Message]) -> dict[int, Media]:
+    """message id → its media, for a page of messages in at most two queries: the vault rows of the
+    page, then the cached uploads (channel, platform media_id) that outgoing replies without one name."""
+    ids = [m.id for m in messages if m.content_type in MEDIA_KINDS]
+    if not ids:
+        return {}
+    found: dict[int, Media] = {}
+    for row in await session.scalars(
+        select(Media).where(Media.message_id.in_(ids), Media.direction == "in").order_by(Media.id.desc())
+    ):
+        found[row.message_id or 0] = row  # descending: the oldest row of a message wins
+    replies = {
+        str(m.content_attributes["media_id"]): m
+        for m in messages
+        if m.id in ids and m.id not in found and m.message_type == "outgoing" and m.content_attributes.get("media_id")
+    }
+    if replies:
+        uploads = await session.scalars(
+            select(Media)
+            .join(Inbox, Inbox.channel_id == Media.channel_id)
+            .where(
+                Inbox.id.in_({m.inbox_id for m in replies.values()}),
+                Media.direction == "out",
+                Media.source_media_id.in_(list(replies)),
+            )
+        )
+        for row in uploads:
+            message = replies.get(row.source_media_id or "")
+            if message is not None:
+                found.setdefault(message.id, row)
+    return found

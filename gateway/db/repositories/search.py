@@ -81,7 +81,7 @@ def name_match(grams: list[str], q: str) -> tuple[type[ContactGram], ColumnEleme
         condition &= exists().where(other.gram == func.lower(gram), other.contact_id == lead.contact_id)
     if len(q) > 2:  # a short q is a gram itself: the lookup is already the exact answer
         condition &= Contact.name.ilike(like_pattern(q), escape="\\")
-    return lead, condition  # type: ignore[return-value]
+    return lead, condition
 
 
 async def message_index(session: AsyncSession) -> bool:
@@ -117,7 +117,7 @@ async def plan_text(session: AsyncSession, q: str) -> TextPlan:
 
 def conversations_with_text(q: str, plan: TextPlan) -> ColumnElement[bool]:
     """Conversations with a message whose content contains q (ILIKE, wildcards in q literal)."""
-    condition = Message.content.ilike(like_pattern(q), escape="\\")
+    condition: ColumnElement[bool] = Message.content.ilike(like_pattern(q), escape="\\")
     if plan is TextPlan.WALK:
         return exists().where(Message.conversation_id == Conversation.id, condition)
     if plan is TextPlan.CANDIDATES and len(q) >= TRIGRAM:  # shorter: no trigram to look up
@@ -130,7 +130,7 @@ def _fts_string(q: str) -> str:
     return '"' + q.replace('"', '""') + '"'  # an FTS5 string: q's trigrams, in order
 
 
-def contacts_named(grams: list[str], q: str) -> Select[tuple[int]]:
+def contacts_named(grams: list[str], q: str) -> Select[int]:
     """Ids of contacts (merged ones too) whose name contains q: for conversation search."""
     lead, condition = name_match(grams, q)
     return select(lead.contact_id).join(Contact, Contact.id == lead.contact_id).where(condition)

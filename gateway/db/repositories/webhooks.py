@@ -2,7 +2,7 @@
 
 Each webhook has at most one *keyed* job (dedupe_key "webhook:<id>"): a new event coalesces into
 it instead of adding jobs. The key is the webhook's drain lock: only the job holding it delivers,
-and it drops the key before it stops (gateway.webhooks), so a wake-up is never lost.
+and it drops the key before it stops (gateway.outbound.webhooks), so a wake-up is never lost.
 """
 
 from __future__ import annotations

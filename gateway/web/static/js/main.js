@@ -1,0 +1,251 @@
+// The web inbox: sign-in, then one list across every channel, the thread, the composer and the
+// contact panel, kept live by the event stream.
+
+import { ApiError, get, onSignedOut, post, setCsrf } from "./api.js";
+import { $, $$, h } from "./dom.js";
+import { initComposer, showPolicy } from "./composer.js";
+import { formatTime, language, pickLanguage, setLanguage, t } from "./i18n.js";
+import { fillFilterOptions, initList, neighbour, refreshUnread, reloadList, restoreFilters } from "./list.js";
+import { chime, startLive, stopLive } from "./live.js";
+import { loadPanel } from "./panel.js";
+import { emit, kindOf, on, state } from "./state.js";
+import { initThread, loadNewer, loadThread, upsertMessage } from "./thread.js";
+
+let listTimer = null;
+
+async function boot() {
+  setLanguage(pickLanguage());
+  $("#language").value = language();
+  $("#language").addEventListener("change", (event) => {
+    setLanguage(event.target.value, { remember: true });
+    fillFilterOptions();
+    emit("language");
+    if (state.current) renderHead();
+    showPolicy();
+  });
+  $("#signin-form").addEventListener("submit", signIn);
+  $("#signout").addEventListener("click", signOut);
+  $("#back").addEventListener("click", () => document.body.classList.remove("reading"));
+  onSignedOut(showSignIn);
+  initList();
+  initThread();
+  initComposer();
+  initActions();
+  initKeys();
+  on("open", openConversation);
+  on("sent", (message) => {
+    if (message && state.current && message.conversation_id === state.current.id) upsertMessage(message);
+    refreshCurrent();
+  });
+  on("refresh-current", refreshCurrent);
+  on("live", onLive);
+  if (document.body.dataset.session !== "1") {
+    showSignIn(); // no session cookie came with the page: nothing to ask the API
+    return;
+  }
+  try {
+    const me = await get("/auth/me");
+    await enter(me);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 401) console.warn("auth/me", error.message);
+    showSignIn();
+  }
+}
+
+function showSignIn() {
+  stopLive();
+  state.me = null;
+  $("#app").hidden = true;
+  $("#signin").hidden = false;
+  $("#signin-form").elements.email.focus();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const form = event.target;
+  $("#signin-error").textContent = "";
+  try {
+    const answer = await post("/auth/sign-in", { email: form.elements.email.value.trim(), password: form.elements.password.value });
+    form.elements.password.value = "";
+    await enter(answer);
+  } catch (error) {
+    const retry = error.body && error.body.error && error.body.error.retry_after;
+    $("#signin-error").textContent = error.status === 429 ? t("signin.limited", { seconds: retry || 60 }) : t("signin.failed");
+  }
+}
+
+async function signOut() {
+  try {
+    await post("/auth/sign-out", {});
+  } finally {
+    setCsrf(null);
+    showSignIn();
+  }
+}
+
+async function enter(session) {
+  state.me = session.operator;
+  setCsrf(session.csrf_token);
+  $("#signin").hidden = true;
+  $("#app").hidden = false;
+  $("#me").textContent = state.me.name || state.me.email;
+  restoreFilters();
+  await loadDirectory();
+  await reloadList();
+  startLive();
+}
+
+async function loadDirectory() {
+  const settle = (promise) => promise.then((page) => page.data || page).catch(() => []);
+  const admin = state.me.role === "admin"; // channels and operators are admin resources: agents skip them
+  const none = Promise.resolve([]);
+  const [channels, inboxes, labels, operators] = await Promise.all([
+    admin ? settle(get("/channels")) : none,
+    settle(get("/inboxes")),
+    settle(get("/labels")),
+    admin ? settle(get("/operators")) : none,
+  ]);
+  state.channels = new Map(channels.map((c) => [c.id, c]));
+  state.inboxes = new Map(inboxes.map((i) => [i.id, i]));
+  state.labels = labels;
+  state.operators = operators.filter((o) => o.active !== false);
+  fillFilterOptions();
+  const select = $("#assign-to");
+  select.replaceChildren(h("option", { value: "" }, t("action.assignNobody")), ...state.operators.map((o) => h("option", { value: String(o.id) }, o.name || o.email)));
+  select.hidden = state.operators.length === 0;
+}
+
+async function openConversation(id) {
+  state.current = { id };
+  document.body.classList.add("reading");
+  $("#placeholder").hidden = true;
+  $("#thread-view").hidden = false;
+  $("#note-mode").checked = false;
+  await refreshCurrent();
+  await loadThread(id);
+  markRead();
+  $$("#conversations .row").forEach((row) => row.classList.toggle("selected", row.dataset.conversationId === String(id)));
+}
+
+async function refreshCurrent() {
+  if (!state.current) return;
+  const id = state.current.id;
+  const conversation = await get(`/conversations/${id}`);
+  if (!state.current || state.current.id !== id) return;
+  state.current = conversation;
+  renderHead();
+  showPolicy();
+  loadPanel(conversation).catch(() => {});
+  emit("conversation-changed", { ...(state.rows.get(id) || {}), ...conversation, unread_count: state.rows.get(id)?.unread_count });
+}
+
+function renderHead() {
+  const c = state.current;
+  const kind = kindOf(c);
+  $("#thread-title").replaceChildren(h("span", { class: `mark ${kind}` }, kind === "mp" ? "公" : "企"), " ", (c.contact && c.contact.name) || "?");
+  const operator = c.operator || state.operators.find((o) => o.id === c.operator_id);
+  const who = operator ? operator.name : c.assignee ? c.assignee.name : null;
+  const parts = [t("kind." + kind), c.inbox ? c.inbox.name || c.inbox.source_id : "", t("status." + c.status), who ? t("thread.assignee", { name: who }) : t("thread.noAssignee")];
+  if (c.waiting_since) parts.push(t("thread.waiting", { time: formatTime(c.waiting_since) }));
+  $("#thread-sub").textContent = parts.filter(Boolean).join(" · ");
+  const resolved = c.status === "resolved";
+  $('[data-action="resolve"]').hidden = resolved;
+  $('[data-action="reopen"]').hidden = !resolved;
+  $('[data-action="queue"]').hidden = resolved || kind !== "wecom";
+  $('[data-action="bot"]').hidden = resolved || kind !== "wecom";
+  $("#assign-to").value = c.operator_id ? String(c.operator_id) : "";
+}
+
+async function markRead() {
+  const c = state.current;
+  if (!c || document.hidden) return;
+  try {
+    await post(`/conversations/${c.id}/read`, {});
+    const row = state.rows.get(c.id);
+    if (row) emit("conversation-changed", { ...row, unread_count: 0 });
+    refreshUnread();
+  } catch {
+    /* read state is best effort from the page's side */
+  }
+}
+
+function initActions() {
+  const act = async (path, body) => {
+    const c = state.current;
+    if (!c) return;
+    try {
+      await post(`/conversations/${c.id}/${path}`, body);
+      $("#composer-status").textContent = t("action.done");
+    } catch (error) {
+      $("#composer-status").textContent = t("error.generic", { message: error.message });
+    }
+    await refreshCurrent();
+    scheduleList();
+  };
+  $('[data-action="assign-me"]').addEventListener("click", () => act("assign", { operator_id: state.me.id }));
+  $("#assign-to").addEventListener("change", (event) => act("assign", { operator_id: event.target.value ? Number(event.target.value) : null }));
+  $('[data-action="queue"]').addEventListener("click", () => act("handover", { target: "queue" }));
+  $('[data-action="bot"]').addEventListener("click", () => act("handover", { target: "bot" }));
+  $('[data-action="resolve"]').addEventListener("click", () => act("resolve", {}));
+  $('[data-action="reopen"]').addEventListener("click", () => act("reopen", {}));
+}
+
+function scheduleList() {
+  clearTimeout(listTimer);
+  listTimer = setTimeout(() => reloadList().catch(() => {}), 400);
+}
+
+async function onLive({ type, event }) {
+  const data = event.data || {};
+  const here = state.current && data.conversation_id === state.current.id;
+  if (type === "message.created" || type === "note.created") {
+    if (here) {
+      const incoming = await loadNewer();
+      if (incoming.length) markRead();
+      if (incoming.length && document.hidden) chime();
+    } else if (data.message_type === "incoming") {
+      chime();
+    }
+    scheduleList();
+  } else if (type === "message.updated" && here) {
+    const page = await get(`/conversations/${state.current.id}/messages`, { after: data.message_id - 1, limit: 1 });
+    if (page.data[0]) upsertMessage(page.data[0]);
+  } else if (type.startsWith("conversation.")) {
+    if (here) await refreshCurrent();
+    scheduleList();
+  }
+}
+
+function initKeys() {
+  const keys = [
+    ["j", "help.next", () => go(1)],
+    ["k", "help.prev", () => go(-1)],
+    ["r", "help.reply", () => $("#composer").elements.content.focus()],
+    ["e", "help.resolve", () => $('[data-action="resolve"]').click()],
+    ["a", "help.assign", () => $('[data-action="assign-me"]').click()],
+    ["/", "help.search", () => $("#search").focus()],
+    ["?", "help.help", () => showHelp(keys)],
+  ];
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey || $("#app").hidden) return;
+    if (target.closest && target.closest("input, textarea, select, dialog")) return;
+    const entry = keys.find(([key]) => key === event.key);
+    if (!entry) return;
+    event.preventDefault();
+    entry[2]();
+  });
+  document.addEventListener("visibilitychange", () => !document.hidden && markRead());
+}
+
+function go(step) {
+  const id = neighbour(step);
+  if (id !== null) emit("open", id);
+}
+
+function showHelp(keys) {
+  $("#help-list").replaceChildren(...keys.flatMap(([key, label]) => [h("dt", {}, h("kbd", {}, key)), h("dd", {}, t(label))]));
+  $("#help").showModal();
+}
+
+boot();

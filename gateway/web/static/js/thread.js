@@ -1,0 +1,155 @@
+// The thread of the open conversation: every content type rendered as a person expects it,
+// older messages loaded on scroll, new ones appended live.
+
+import { get } from "./api.js";
+import { $, h, humanSize, richText } from "./dom.js";
+import { formatTime, t } from "./i18n.js";
+import { state } from "./state.js";
+
+const PAGE = 50;
+let firstId = null;
+let lastId = 0;
+let hasMore = false;
+let loadingOlder = false;
+const seen = new Set();
+
+export function initThread() {
+  $("#thread").addEventListener("scroll", (event) => {
+    if (event.target.scrollTop < 60 && hasMore && !loadingOlder) loadOlder();
+  });
+}
+
+export async function loadThread(conversationId) {
+  const list = $("#thread");
+  list.replaceChildren();
+  seen.clear();
+  firstId = null;
+  lastId = 0;
+  const page = await get(`/conversations/${conversationId}/messages`, { limit: PAGE });
+  if (!state.current || state.current.id !== conversationId) return;
+  hasMore = page.has_more;
+  append(page.data);
+  list.scrollTop = list.scrollHeight;
+}
+
+async function loadOlder() {
+  if (!state.current || firstId === null) return;
+  loadingOlder = true;
+  const id = state.current.id;
+  try {
+    const page = await get(`/conversations/${id}/messages`, { before: firstId, limit: PAGE });
+    if (!state.current || state.current.id !== id) return;
+    hasMore = page.has_more;
+    const list = $("#thread");
+    const height = list.scrollHeight;
+    const fresh = page.data.filter((m) => !seen.has(m.id));
+    fresh.forEach((m) => seen.add(m.id));
+    list.prepend(...fresh.map(messageElement));
+    if (fresh.length) firstId = fresh[0].id;
+    list.scrollTop += list.scrollHeight - height;
+  } finally {
+    loadingOlder = false;
+  }
+}
+
+/** Messages after the newest shown (live updates); returns the new incoming ones. */
+export async function loadNewer() {
+  if (!state.current) return [];
+  const id = state.current.id;
+  const page = await get(`/conversations/${id}/messages`, { after: lastId, limit: PAGE });
+  if (!state.current || state.current.id !== id) return [];
+  const fresh = append(page.data);
+  return fresh.filter((m) => m.message_type === "incoming");
+}
+
+/** Replace a message already shown (its status changed), or append it. */
+export function upsertMessage(message) {
+  const existing = $(`#thread [data-message-id="${message.id}"]`);
+  if (existing) existing.replaceWith(messageElement(message));
+  else append([message]);
+}
+
+function append(messages) {
+  const list = $("#thread");
+  const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 40;
+  const fresh = messages.filter((m) => !seen.has(m.id));
+  for (const message of fresh) {
+    seen.add(message.id);
+    if (firstId === null || message.id < firstId) firstId = message.id;
+    lastId = Math.max(lastId, message.id);
+  }
+  list.append(...fresh.map(messageElement));
+  if (atBottom || fresh.some((m) => m.message_type !== "incoming")) list.scrollTop = list.scrollHeight;
+  return fresh;
+}
+
+function direction(message) {
+  if (message.message_type === "note") return "note";
+  if (message.message_type === "activity" || message.content_type === "event") return "activity";
+  return message.message_type === "outgoing" ? "outgoing" : "incoming";
+}
+
+function messageElement(message) {
+  const dir = direction(message);
+  const attrs = { class: `message ${dir}`, dataset: { messageId: String(message.id), direction: dir } };
+  if (dir === "activity") return h("li", attrs, h("span", { class: "activity-line" }, activityText(message), " · ", formatTime(message.created_at)));
+  const footer = h("div", { class: "message-meta" }, formatTime(message.sent_at || message.created_at));
+  if (dir === "outgoing") footer.append(" · ", statusElement(message));
+  if (message.recalled_at) footer.append(" · ", t("message.recalled"));
+  const author = dir === "note" ? h("div", { class: "note-author" }, t("message.note", { name: (message.author && message.author.name) || "?" })) : null;
+  return h("li", attrs, h("div", { class: "bubble" }, author, body(message)), footer);
+}
+
+function statusElement(message) {
+  const status = message.status || "queued";
+  const el = h("span", { class: `delivery ${status}` }, t("message." + status) || status);
+  if (status === "failed" && (message.error_message || message.error_code)) el.append(`: ${message.error_message || message.error_code}`);
+  return el;
+}
+
+function activityText(message) {
+  const a = message.content_attributes || {};
+  return message.content || a.event_type || a.event || message.content_type;
+}
+
+function body(message) {
+  const a = message.content_attributes || {};
+  const file = message.attachment;
+  switch (message.content_type) {
+    case "image":
+      return mediaOr(file, () => {
+        const img = h("img", { class: "inline-image", src: file.thumb_url || file.url, alt: file.filename || "", loading: "lazy", tabindex: "0", role: "button" });
+        img.addEventListener("click", () => openViewer(file.url));
+        img.addEventListener("keydown", (event) => event.key === "Enter" && openViewer(file.url));
+        return img;
+      });
+    case "voice":
+      return mediaOr(file, () => h("div", { class: "voice" }, h("span", {}, t("message.voice")), h("audio", { controls: true, preload: "none", src: file.playable_url || file.url, "aria-label": t("message.voice") })));
+    case "video":
+      return mediaOr(file, () => h("video", { controls: true, preload: "metadata", src: file.url, class: "inline-video" }));
+    case "file":
+      return mediaOr(file, () => h("a", { class: "file", href: file.url, download: file.filename || "" }, `📄 ${file.filename || t("message.download")}`, h("span", { class: "muted" }, ` ${humanSize(file.size)}`)));
+    case "location":
+      return h("div", { class: "card" }, h("strong", {}, `📍 ${a.name || t("message.location")}`), h("div", {}, a.address || ""), h("div", { class: "muted" }, a.latitude != null ? `${a.latitude}, ${a.longitude}` : ""));
+    case "link":
+    case "news":
+      return h("a", { class: "card link-card", href: a.url || "#", target: "_blank", rel: "noopener noreferrer" }, h("strong", {}, a.title || message.content || a.url || ""), h("div", { class: "muted" }, a.description || ""));
+    case "miniprogram":
+      return h("div", { class: "card" }, h("strong", {}, `▣ ${a.title || t("message.miniprogram")}`), h("div", { class: "muted" }, [a.appid, a.pagepath].filter(Boolean).join(" · ")));
+    case "menu":
+      return h("div", { class: "card menu" }, a.head_content ? h("div", {}, a.head_content) : null, h("ul", {}, ...(a.items || []).map((item) => h("li", {}, item.content || item.id || ""))), a.tail_content ? h("div", {}, a.tail_content) : null);
+    default:
+      return h("div", { class: "text" }, richText(message.content || (message.content_type !== "text" ? `[${message.content_type}]` : "")));
+  }
+}
+
+function mediaOr(file, render) {
+  if (!file || !file.url) return h("div", { class: "muted" }, t("message.pending"));
+  if (file.status && file.status !== "stored") return h("div", { class: "muted" }, t("message.pending"));
+  return render();
+}
+
+function openViewer(url) {
+  $("#viewer-img").src = url;
+  $("#viewer").showModal();
+}

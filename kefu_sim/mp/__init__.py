@@ -1,0 +1,1 @@
+"""Simulated Official Account (MP) kefu on api.weixin.qq.com: tokens, kf accounts, sessions, custom/send, users."""
