@@ -52,7 +52,10 @@ classes (and only they) carry `retry_after`: the job runner retries them, the AP
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from gateway.domain import StateChange
 
 
 class GatewayError(Exception):
@@ -262,6 +265,9 @@ class PlatformError(GatewayError):
     status_code = 502
     code = "platform_error"
     transient: ClassVar[bool] = False  # safe to retry later (with the same msgid for sends)
+    # Set by an adapter whose refused call had already changed the session (an MP move closes the
+    # first kf's session before the refused create): the session as the platform now has it.
+    session_after: StateChange | None = None
 
     def __init__(self, errcode: int | None, errmsg: str = "", *, path: str | None = None, meaning: str = "") -> None:
         if errcode is None:

@@ -140,7 +140,7 @@ async def assign(db: Database, channels: ChannelPool, conversation_id: int, data
         await check_assignable(session, conversation, inbox, agent)
         ref = await replies.conversation_ref(session, conversation, inbox, identity)
     channel = await channels.get(channel_row.id)
-    change = await assign_on_platform(db, channel, conversation_id, ref, agent.source_id)
+    change = await assign_on_platform(db, channel, channel_row.id, conversation_id, ref, agent.source_id)
     by = Attribution(actor=actor.ref(), sets_operator=True, operator_id=operator_id)
     detail = {"agent_id": agent.id, "operator_id": operator_id, "on_platform": True}
     return await apply_change(

@@ -157,8 +157,8 @@ class MpChannel:
         """ "agent" → kfsession/create (65402 kf not bound, 65415 kf offline). A user another kf
         serves (getsession) is moved the only way the platform allows: kfsession/close for that kf,
         then create for the new one; when the create is refused the user goes back to the first kf
-        and the refusal is raised. MP has no API to queue a user or hand it back to a bot:
-        UnsupportedByChannel."""
+        and the refusal is raised with `session_after` saying where the user ended up. MP has no API
+        to queue a user or hand it back to a bot: UnsupportedByChannel."""
         if target != "agent":
             raise UnsupportedByChannel(f"MP cannot hand a conversation to {target!r}", field="target")
         if not agent_source_id:
@@ -169,11 +169,13 @@ class MpChannel:
             await self.client.close_session(current, openid)
             try:
                 await self.client.create_session(agent_source_id, openid)
-            except PlatformError:
+            except PlatformError as refused:
                 try:
                     await self.client.create_session(current, openid)
+                    refused.session_after = self._change(ref, ConversationStatus.OPEN, "kfsession", current)
                 except PlatformError as exc:
                     log.warning("could not give %s back to %s after a refused move: %s", openid, current, exc)
+                    refused.session_after = self._change(ref, ConversationStatus.RESOLVED, "kf_close_session", None)
                 raise
         else:
             await self.client.create_session(agent_source_id, openid)

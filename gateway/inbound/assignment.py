@@ -15,9 +15,9 @@ from gateway.channels.base import Channel, ConversationRef
 from gateway.db.engine import Database
 from gateway.db.models import Agent, Conversation
 from gateway.db.repositories import session_state
-from gateway.domain import ChannelKind, ConversationStatus, StateChange
-from gateway.errors import Conflict
-from gateway.inbound.ingest import REASSIGNING
+from gateway.domain import Batch, ChannelKind, ConversationStatus, StateChange
+from gateway.errors import Conflict, PlatformError
+from gateway.inbound.ingest import MOVE_CLOSED, MOVE_REFUSED, REASSIGNING, ingest
 
 
 class PlatformHoldsSession(Conflict):
@@ -43,11 +43,11 @@ async def refuse_platform_unassign(session: AsyncSession, conversation: Conversa
 
 
 async def assign_on_platform(
-    db: Database, channel: Channel, conversation_id: int, ref: ConversationRef, agent_source_id: str
+    db: Database, channel: Channel, channel_id: int, conversation_id: int, ref: ConversationRef, agent_source_id: str
 ) -> StateChange:
     """Hand the conversation to a servicer / kf account. For an MP session another kf holds, the
     conversation is marked `reassigning` while the adapter closes and re-creates the session, so the
-    kf_close_session that causes does not end the conversation; a refused move restores the mark."""
+    kf_close_session that causes does not end the conversation (gateway.inbound.ingest)."""
     moving = (
         channel.kind == ChannelKind.MP
         and ref.assignee_source_id is not None
@@ -61,10 +61,36 @@ async def assign_on_platform(
                 before, conversation.platform_state = conversation.platform_state, REASSIGNING
     try:
         return await channel.handover(ref, "agent", agent_source_id)
-    except BaseException:
+    except BaseException as exc:
         if moving:
-            async with db.session() as session:
-                conversation = await session_state.lock_live(session, conversation_id)
-                if conversation is not None and conversation.platform_state == REASSIGNING:
-                    conversation.platform_state = before
+            after = exc.session_after if isinstance(exc, PlatformError) else None
+            await _after_refused_move(db, channel_id, conversation_id, before, after)
         raise
+
+
+async def _after_refused_move(
+    db: Database, channel_id: int, conversation_id: int, before: str | None, after: StateChange | None
+) -> None:
+    """Settle the mark after a refused (or failed) MP move.
+
+    - The user went back to the first kf (`after` open): the platform pushes a kf_close_session for
+      that kf (and a create, which it may drop as a repeat of the first within one second). If the
+      close was ingested during the move, the mark is undone; if not, it becomes MOVE_REFUSED, which
+      the close consumes. Undoing the mark here unconditionally raced with that callback: a close
+      ingested after the undo ended the conversation of a user the first kf still serves.
+    - The user is with nobody (`after` resolved: the give-back was refused too): the conversation
+      ends now, whatever the order of this and the close callback.
+    - Nothing changed on the platform (no `after`: the close itself failed): the mark is undone.
+    """
+    async with db.session() as session:
+        conversation = await session_state.lock_live(session, conversation_id)
+        if conversation is None:
+            return
+        given_back = after is not None and after.status == ConversationStatus.OPEN
+        if conversation.platform_state == REASSIGNING:
+            conversation.platform_state = MOVE_REFUSED if given_back else before
+        elif conversation.platform_state == MOVE_CLOSED:
+            conversation.platform_state = before
+        if after is not None and after.status == ConversationStatus.RESOLVED:
+            await session.flush()  # ingest re-reads the row: it must see the mark undone
+            await ingest(session, Batch(channel_id=channel_id, state_changes=[after]))

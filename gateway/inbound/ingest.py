@@ -27,6 +27,7 @@ from gateway.db.engine import Database
 from gateway.db.models import Agent, ContactIdentity, Conversation, Inbox
 from gateway.db.repositories import contacts as contact_repo
 from gateway.db.repositories import conversations as conv_repo
+from gateway.db.repositories import session_state
 from gateway.db.repositories.contacts import IdentityRef
 from gateway.db.repositories.conversations import ConversationRef, Touch
 from gateway.db.repositories.feed import NewEvent, append_event, append_events, save_cursor
@@ -48,7 +49,10 @@ from gateway.inbound.updates import Attribution, announce, snapshot
 
 Identity = ContactIdentity | IdentityRef
 MP_CLOSE = "kf_close_session"
-REASSIGNING = "reassigning"  # gateway.inbound.assignment marks an MP session being moved between kfs
+# gateway.inbound.assignment marks an MP session being moved between kfs (close, then create):
+REASSIGNING = "reassigning"  # the move is under way; a kf_close_session now is the move's own
+MOVE_CLOSED = "reassigning_closed"  # that close has been ingested (and ignored) during the move
+MOVE_REFUSED = "move_refused"  # the move was refused and the user given back: its close is still due
 SESSION_EVENTS = frozenset({"enter_session", "session_status_change"})  # WeCom events that re-read the state
 NO_ENTRY = entry_fields(None, None, None, datetime.min)  # a conversation not opened by enter_session
 Live = Conversation | ConversationRef  # both have id, inbox_id, identity_id, contact_id, status
@@ -150,8 +154,8 @@ async def ingest(session: AsyncSession, batch: Batch, by: Attribution | None = N
             await writer.flush()  # the ORM object below must see what the messages before it did
             inbox, identity = inboxes[item.inbox_source_id], identities[item.contact_source_id]
             current = live.get((inbox.id, identity.id))
-            if current is not None:
-                current = await session.get(Conversation, current.id, populate_existing=True)
+            if current is not None:  # re-read under a row lock: a concurrent action may have moved it
+                current = await session_state.lock_live(session, current.id)
             conversation = await _apply_state(session, result, channel_id, inbox, identity, item, current, by)
             await session.flush()  # now, so no later ORM flush rewrites what the next messages move
             if conversation is None or conversation.active_key is None:  # resolved: the next message opens anew
@@ -431,8 +435,13 @@ async def _apply_state(
 
 async def _stale_close(session: AsyncSession, channel_id: int, conversation: Conversation, change: StateChange) -> bool:
     """An MP kf_close_session that must not end the conversation: it is being moved to another kf
-    (close, then create: gateway.inbound.assignment), or the closing kf no longer holds it."""
+    (close, then create: gateway.inbound.assignment), or the closing kf no longer holds it. The
+    move's marks are consumed here, so the holder's next close ends the conversation again."""
     if conversation.platform_state == REASSIGNING:
+        conversation.platform_state = MOVE_CLOSED
+        return True
+    if conversation.platform_state == MOVE_REFUSED:
+        conversation.platform_state = "kfsession"  # the first kf has the user back
         return True
     if not change.assignee_source_id or conversation.assignee_id is None:
         return False
