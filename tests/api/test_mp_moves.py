@@ -35,7 +35,8 @@ async def test_a_move_whose_give_back_is_refused_too_ends_the_conversation(sim_a
     channel = await h.runtime.channels.get(channel_id)
     assert not (await channel.client.get_session(openid)).kf_account
     ended = await only_conversation(h.db)
-    assert (ended.id, ended.status, ended.platform_state) == (conversation_id, "resolved", "kf_close_session")  # before the close callback arrives
+    # ended before the close callback arrives
+    assert (ended.id, ended.status, ended.platform_state) == (conversation_id, "resolved", "kf_close_session")
     await h.driver.flush_callbacks()
     assert (await only_conversation(h.db)).status == "resolved"
 
