@@ -9,6 +9,7 @@ the assignee in our rows only (docs/platforms.md §2.3, §4.3).
 
 from __future__ import annotations
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.channels.base import Channel, ConversationRef
@@ -17,7 +18,8 @@ from gateway.db.models import Agent, Conversation
 from gateway.db.repositories import session_state
 from gateway.domain import Batch, ChannelKind, ConversationStatus, StateChange
 from gateway.errors import Conflict, PlatformError
-from gateway.inbound.ingest import MOVE_CLOSED, MOVE_REFUSED, REASSIGNING, ingest
+from gateway.inbound.ingest import ingest
+from gateway.inbound.moves import MOVE_CLOSED, MOVE_REFUSED, MOVED, REASSIGNING
 
 
 class PlatformHoldsSession(Conflict):
@@ -45,14 +47,11 @@ async def refuse_platform_unassign(session: AsyncSession, conversation: Conversa
 async def assign_on_platform(
     db: Database, channel: Channel, channel_id: int, conversation_id: int, ref: ConversationRef, agent_source_id: str
 ) -> StateChange:
-    """Hand the conversation to a servicer / kf account. For an MP session another kf holds, the
-    conversation is marked `reassigning` while the adapter closes and re-creates the session, so the
-    kf_close_session that causes does not end the conversation (gateway.inbound.ingest)."""
-    moving = (
-        channel.kind == ChannelKind.MP
-        and ref.assignee_source_id is not None
-        and ref.assignee_source_id != agent_source_id
-    )
+    """Hand the conversation to a servicer / kf account. On MP the conversation carries a mark through
+    the move (gateway.inbound.moves), so the callbacks the move causes, and older ones still on their
+    way, do not end it or give it back to the old kf. Another kf may hold the user without the
+    gateway knowing yet, so every MP handover to a new kf is marked."""
+    moving = channel.kind == ChannelKind.MP and ref.assignee_source_id != agent_source_id
     before: str | None = None
     if moving:
         async with db.session() as session:
@@ -60,12 +59,13 @@ async def assign_on_platform(
             if conversation is not None:
                 before, conversation.platform_state = conversation.platform_state, REASSIGNING
     try:
-        return await channel.handover(ref, "agent", agent_source_id)
+        change = await channel.handover(ref, "agent", agent_source_id)
     except BaseException as exc:
         if moving:
             after = exc.session_after if isinstance(exc, PlatformError) else None
             await _after_refused_move(db, channel_id, conversation_id, before, after)
         raise
+    return msgspec.structs.replace(change, platform_state=MOVED) if moving else change
 
 
 async def _after_refused_move(

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db.engine import Database
-from gateway.db.models import Agent, ContactIdentity, Conversation, Inbox
+from gateway.db.models import ContactIdentity, Conversation, Inbox
 from gateway.db.repositories import contacts as contact_repo
 from gateway.db.repositories import conversations as conv_repo
 from gateway.db.repositories import session_state
@@ -44,15 +44,11 @@ from gateway.domain import (
     WindowTrigger,
     without_nul,
 )
+from gateway.inbound import moves
 from gateway.inbound.codes import batch_entries, entry_fields
 from gateway.inbound.updates import Attribution, announce, snapshot
 
 Identity = ContactIdentity | IdentityRef
-MP_CLOSE = "kf_close_session"
-# gateway.inbound.assignment marks an MP session being moved between kfs (close, then create):
-REASSIGNING = "reassigning"  # the move is under way; a kf_close_session now is the move's own
-MOVE_CLOSED = "reassigning_closed"  # that close has been ingested (and ignored) during the move
-MOVE_REFUSED = "move_refused"  # the move was refused and the user given back: its close is still due
 SESSION_EVENTS = frozenset({"enter_session", "session_status_change"})  # WeCom events that re-read the state
 NO_ENTRY = entry_fields(None, None, None, datetime.min)  # a conversation not opened by enter_session
 Live = Conversation | ConversationRef  # both have id, inbox_id, identity_id, contact_id, status
@@ -405,7 +401,7 @@ async def _apply_state(
         if change.status == ConversationStatus.RESOLVED:
             return None  # nothing live to end
         conversation = await _conversation(session, result, inbox, identity, change.at)
-    if change.platform_state == MP_CLOSE and await _stale_close(session, channel_id, conversation, change):
+    if by is None and await moves.stale_session_event(session, channel_id, conversation, change):
         return conversation
     before = snapshot(conversation)
     if change.platform_state is not None:
@@ -431,22 +427,6 @@ async def _apply_state(
         conversation.operator_id = by.operator_id
     await announce(session, conversation, before, by.actor if by is not None else None)
     return conversation
-
-
-async def _stale_close(session: AsyncSession, channel_id: int, conversation: Conversation, change: StateChange) -> bool:
-    """An MP kf_close_session that must not end the conversation: it is being moved to another kf
-    (close, then create: gateway.inbound.assignment), or the closing kf no longer holds it. The
-    move's marks are consumed here, so the holder's next close ends the conversation again."""
-    if conversation.platform_state == REASSIGNING:
-        conversation.platform_state = MOVE_CLOSED
-        return True
-    if conversation.platform_state == MOVE_REFUSED:
-        conversation.platform_state = "kfsession"  # the first kf has the user back
-        return True
-    if not change.assignee_source_id or conversation.assignee_id is None:
-        return False
-    holder = await session.get(Agent, conversation.assignee_id)
-    return holder is not None and holder.channel_id == channel_id and holder.source_id != change.assignee_source_id
 
 
 async def _apply_update(session: AsyncSession, inbox: Inbox, update: MessageUpdate) -> None:

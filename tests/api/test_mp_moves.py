@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from gateway.db.models import Conversation
 from gateway.domain import Batch, ConversationStatus, StateChange
 from gateway.inbound.assignment import _after_refused_move
-from gateway.inbound.ingest import MOVE_CLOSED, MOVE_REFUSED, REASSIGNING, ingest
+from gateway.inbound.ingest import ingest
+from gateway.inbound.moves import MOVE_CLOSED, MOVE_REFUSED, MOVED, REASSIGNING
 from tests.api.test_sessions import APPID, agent_id, assignee_source, mp_with_kfs, only_conversation
 
 CREATE = "/customservice/kfsession/create"
@@ -104,3 +105,39 @@ async def test_a_move_that_failed_before_closing_undoes_its_mark(sim_api) -> Non
     async with h.db.session() as session:
         await ingest(session, Batch(channel_id=channel_id, state_changes=[close_by("alice@gh_oa", openid)]))
     assert (await only_conversation(h.db)).status == "resolved"
+
+
+def session_event(event: str, kf: str, openid: str) -> StateChange:
+    return StateChange(
+        inbox_source_id=APPID,
+        contact_source_id=openid,
+        at=datetime.now(UTC),
+        status=ConversationStatus.RESOLVED if event == "kf_close_session" else ConversationStatus.OPEN,
+        platform_state=event,
+        assignee_source_id=kf,
+    )
+
+
+async def test_after_a_move_older_events_about_the_first_kf_change_nothing(sim_api) -> None:
+    h = sim_api.h
+    channel_id, openid, conversation_id = await held_by_alice(sim_api)
+    bob = await agent_id(h.db, channel_id, "bob@gh_oa")
+    moved = await sim_api.post(f"/api/v1/conversations/{conversation_id}/assign", json={"agent_id": bob})
+    assert moved.status_code == 200 and moved.json()["assignee_id"] == bob
+    assert (await only_conversation(h.db)).platform_state == MOVED
+
+    async def feed(event: str, kf: str) -> Conversation:
+        async with h.db.session() as session:
+            await ingest(session, Batch(channel_id=channel_id, state_changes=[session_event(event, kf, openid)]))
+        return await only_conversation(h.db)
+
+    # alice's take and close from before the move, arriving late
+    for event in ("kf_create_session", "kf_close_session", "kf_create_session"):
+        late = await feed(event, "alice@gh_oa")
+        assert (late.id, late.status, late.platform_state) == (conversation_id, "open", MOVED)
+        assert await assignee_source(h.db, late) == "bob@gh_oa"
+    # the platform's create for bob ends the mark; from then on alice's events are judged as usual
+    caught_up = await feed("kf_create_session", "bob@gh_oa")
+    assert (caught_up.status, caught_up.platform_state) == ("open", "kf_create_session")
+    assert (await feed("kf_close_session", "alice@gh_oa")).status == "open"  # alice no longer holds it
+    assert (await feed("kf_close_session", "bob@gh_oa")).status == "resolved"
