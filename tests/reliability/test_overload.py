@@ -25,19 +25,31 @@ from tests.scale.cluster import AsgiServer, free_port
 
 READERS, STREAMS, SECONDS = 120, 8, 6.0
 CALLBACKS = 30
-DEADLINE = 1.0  # WeCom gives its URL check 1 s, message callbacks 5 s
+# The platform's deadline for a message push (MP and WeCom give it 5 s, then retry, then drop it).
+# Unprotected, callbacks starved behind REST (1 answer in 46 s); protected, they answer in a few
+# hundred ms on an idle 2-core box. The assertion is the platform's promise, not a speed target:
+# this machine's other load must not fail it (speed is measured in tests/bench).
+DEADLINE = 5.0
 
 
-async def test_callbacks_answer_within_a_second_while_rest_sheds_load(rig: Rig) -> None:
+async def test_callbacks_answer_within_the_platform_deadline_while_rest_sheds_load(rig: Rig) -> None:
     h = rig.h
     admission, streams = h.runtime.admission, h.runtime.streams
     admission.limit, admission.queue, admission.timeout = 4, 8, 0.5
     streams.per_actor = 4
     forge = await targets(h)
     port = free_port()
-    server = AsgiServer(h.app, port)
+    # keep-alive outlasts the run: a loop stalled by the load (2 cores) can fire uvicorn's idle timer
+    # just as a request arrives on that connection, and the client sees a ReadError, not an answer
+    server = AsgiServer(h.app, port, keep_alive=60)
     await server.start()
     url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=url, timeout=10.0) as client:  # the channel's first callback
+        warm = forge.push("mp_safe", forge.document("mp_safe", Content="before the load", MsgId="8999"))
+        response = await client.post(
+            f"/callbacks/{warm.channel_id}", params=warm.query, content=warm.body, headers={"Content-Type": "text/xml"}
+        )  # loads and caches its config: a cold start is not what this test measures
+        assert response.text == "success"
     load = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -81,7 +93,7 @@ async def test_callbacks_answer_within_a_second_while_rest_sheds_load(rig: Rig) 
         stored = await session.scalar(
             select(func.count()).select_from(InboundEvent).where(InboundEvent.channel_id == forge.mp_safe)
         )
-    assert stored == CALLBACKS  # every answered callback is durable
+    assert stored == CALLBACKS + 1  # every answered callback is durable (and the warm-up)
 
     rest = report["rest"]
     assert "500" not in rest, rest

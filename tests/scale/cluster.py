@@ -224,8 +224,16 @@ class CallbackProxy:
 class AsgiServer:
     """Serve an ASGI app with uvicorn inside the running event loop (the test's)."""
 
-    def __init__(self, app: Any, port: int) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off")
+    def __init__(self, app: Any, port: int, *, keep_alive: int = 5) -> None:
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=keep_alive,
+        )
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self.task: asyncio.Task[None] | None = None
