@@ -13,14 +13,20 @@ const RETRY_MS = 3000;
 let source = null;
 let lastId = null; // the last event id seen: where a stream opened by the page resumes
 let retry = null;
+let down = false; // the stream failed since it last opened: catch up when it is back
 
 export function startLive() {
   stopLive();
   const after = lastId === null ? "" : `&after=${lastId}`;
   const opened = new EventSource(`/api/v1/events/stream?types=${TYPES.join(",")}${after}`);
   source = opened;
-  opened.addEventListener("open", () => setLive(true));
+  opened.addEventListener("open", () => {
+    if (down) emit("live-reconnected");
+    down = false;
+    setLive(true);
+  });
   opened.addEventListener("error", () => {
+    down = true;
     setLive(false);
     if (opened.readyState === EventSource.CLOSED && source === opened) retry = setTimeout(startLive, RETRY_MS);
   });

@@ -40,7 +40,9 @@ async function boot() {
   });
   on("refresh-current", refreshCurrent);
   on("refresh-list", scheduleList);
-  on("live", onLive);
+  // a live update that fails (the gateway went away mid-way) is logged; the catch-up on reconnect covers it
+  on("live", (detail) => onLive(detail).catch((error) => console.warn("live update", error.message)));
+  on("live-reconnected", catchUp);
   if (document.body.dataset.session !== "1") {
     showSignIn(); // no session cookie came with the page: nothing to ask the API
     return;
@@ -239,6 +241,18 @@ function notifyAbout(data) {
   const name = row && row.contact && row.contact.name;
   const body = data.content || `[${data.content_type}]`;
   announce(name ? t("notify.from", { name }) : t("notify.new"), body, () => emit("open", data.conversation_id));
+}
+
+/** After the stream came back: what a failed update may have missed (the stream itself resumes). */
+async function catchUp() {
+  scheduleList();
+  if (!state.current) return;
+  try {
+    await refreshCurrent();
+    if ((await loadNewer()).length) markRead();
+  } catch (error) {
+    console.warn("catch-up", error.message);
+  }
 }
 
 function initKeys() {
