@@ -109,7 +109,8 @@ class EventController(Controller):
         types: Types = None,
     ) -> ServerSentEvent:
         """`id:` event id, `event:` type, `data:` the event JSON. Starts after `Last-Event-ID` when the
-        client reconnects, else after `?after=`, else at the newest event (only new ones follow).
+        client reconnects, else after `?after=`, else at the newest event (only new ones follow); the
+        first frame is `id:` alone, the position it starts after (what a reconnect sends back).
         429 `too_many_streams` when this key or operator already holds its streams."""
         wanted = _types(types)
         header = request.headers.get("last-event-id")
@@ -152,6 +153,9 @@ async def _follow(
     waker = _Waker()
     feed.watch_commits(waker)
     try:
+        # An id-only frame (no event is dispatched): a browser's EventSource takes it as its last
+        # event id, so a reconnect sends Last-Event-ID and resumes here even when no event came yet.
+        yield ServerSentEventMessage(id=after, comment="resume point", data=None)
         polled = 0.0
         quiet_since = time.monotonic()
         while True:

@@ -90,7 +90,14 @@ class Stream:
             await self.chunks.put(message["body"])
 
     async def frame(self, timeout: float = 5.0) -> dict[str, str]:
-        """The next frame as {"id", "event", "data"} or {"comment"}."""
+        """The next frame as {"id", "event", "data"} or {"comment"}; the opening resume point is skipped
+        (test_stream_opens_with_its_resume_point reads it)."""
+        while True:
+            fields = await self.raw_frame(timeout)
+            if fields.get("comment") != "resume point":
+                return fields
+
+    async def raw_frame(self, timeout: float = 5.0) -> dict[str, str]:
         while "\r\n\r\n" not in self.buffer:
             self.buffer += (await asyncio.wait_for(self.chunks.get(), timeout)).decode()
         raw, self.buffer = self.buffer.split("\r\n\r\n", 1)
@@ -180,6 +187,17 @@ async def test_stream_resumes_after_last_event_id_and_sends_heartbeats(
         frames = [await live.frame() for _ in ids[3:]]
         assert [int(f["id"]) for f in frames] == ids[3:]  # the header wins over ?after=
         assert (await live.frame(timeout=2)) == {"comment": "keep-alive"}
+
+
+async def test_stream_opens_with_its_resume_point(api: EventsApi, box: SecretBox) -> None:
+    """An id-only first frame: a browser that reconnects before any event sends it as Last-Event-ID."""
+    channel = await add_channel(api.db, box)
+    await say(api.db, channel, "kf1", "alice", "one")
+    newest = (await api.get("/api/v1/events")).json()["next_after"]
+    async with stream(api, "/api/v1/events/stream") as live:
+        assert await live.raw_frame() == {"comment": "resume point", "id": str(newest)}
+    async with stream(api, "/api/v1/events/stream", **{"Last-Event-ID": "1"}) as live:
+        assert await live.raw_frame() == {"comment": "resume point", "id": "1"}
 
 
 @pytest.fixture

@@ -43,8 +43,39 @@ def free_port() -> int:
 
 @dataclass
 class Inbox:
+    """The gateway served on a loopback port; `restart()` stops the server and starts it again."""
+
     h: Harness
     base: str
+    port: int
+    server: uvicorn.Server | None = None
+    task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        # a short grace period: a page's open event stream would otherwise hold the shutdown forever
+        config = uvicorn.Config(
+            self.h.app,
+            host="127.0.0.1",
+            port=self.port,
+            lifespan="off",
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+        )
+        self.server = uvicorn.Server(config)
+        self.task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            assert not self.task.done(), "uvicorn did not start"
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        if self.server is not None and self.task is not None:
+            self.server.should_exit = True
+            await self.task
+        self.server = self.task = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
 
 
 @dataclass
@@ -71,15 +102,12 @@ class Watch:
 async def inbox(db: Database, tmp_path: Path) -> AsyncIterator[Inbox]:
     async with harness(db, TEST_SECRET_KEY, media_dir=tmp_path / "media", poll_interval=0.5) as h:
         port = free_port()
-        server = uvicorn.Server(uvicorn.Config(h.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
-        task = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110  (uvicorn offers no event to wait on)
-            await asyncio.sleep(0.02)
+        served = Inbox(h=h, base=f"http://127.0.0.1:{port}", port=port)
+        await served.start()
         try:
-            yield Inbox(h=h, base=f"http://127.0.0.1:{port}")
+            yield served
         finally:
-            server.should_exit = True
-            await task
+            await served.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import { $, $$, h } from "./dom.js";
 import { initComposer, showPolicy } from "./composer.js";
 import { formatTime, language, pickLanguage, setLanguage, t } from "./i18n.js";
 import { fillFilterOptions, initList, neighbour, refreshUnread, reloadList, restoreFilters } from "./list.js";
-import { chime, startLive, stopLive } from "./live.js";
+import { announce, askToNotify, startLive, stopLive } from "./live.js";
 import { loadPanel } from "./panel.js";
 import { emit, kindOf, on, state } from "./state.js";
 import { initThread, loadNewer, loadThread, upsertMessage } from "./thread.js";
@@ -24,6 +24,7 @@ async function boot() {
     showPolicy();
   });
   $("#signin-form").addEventListener("submit", signIn);
+  document.addEventListener("click", askToNotify, { once: true }); // a gesture: the browser may ask
   $("#signout").addEventListener("click", signOut);
   $("#back").addEventListener("click", () => document.body.classList.remove("reading"));
   onSignedOut(showSignIn);
@@ -38,7 +39,10 @@ async function boot() {
     refreshCurrent();
   });
   on("refresh-current", refreshCurrent);
-  on("live", onLive);
+  on("refresh-list", scheduleList);
+  // a live update that fails (the gateway went away mid-way) is logged; the catch-up on reconnect covers it
+  on("live", (detail) => onLive(detail).catch((error) => console.warn("live update", error.message)));
+  on("live-reconnected", catchUp);
   if (document.body.dataset.session !== "1") {
     showSignIn(); // no session cookie came with the page: nothing to ask the API
     return;
@@ -150,10 +154,25 @@ function renderHead() {
   $("#thread-sub").textContent = parts.filter(Boolean).join(" · ");
   const resolved = c.status === "resolved";
   $('[data-action="resolve"]').hidden = resolved;
+  const refusal = resolveRefusal(c, kind);
+  $('[data-action="resolve"]').disabled = Boolean(refusal);
+  $("#action-hint").textContent = refusal;
+  $("#action-hint").hidden = !refusal;
   $('[data-action="reopen"]').hidden = !resolved;
   $('[data-action="queue"]').hidden = resolved || kind !== "wecom";
   $('[data-action="bot"]').hidden = resolved || kind !== "wecom";
   $("#assign-to").value = c.operator_id ? String(c.operator_id) : "";
+}
+
+/**
+ * Why the platform would refuse to end this conversation now, or "" when it may. WeCom ends only a
+ * session a servicer holds (service_state 3 → 4; from 0, 1 or 2 it answers 95016, docs/platforms.md
+ * §2.3), so the page says so before the click instead of showing the refusal after it. A session
+ * reopened by the gateway alone ("reopened") ends without a platform call.
+ */
+function resolveRefusal(c, kind) {
+  if (kind !== "wecom" || c.status === "resolved" || !["0", "1", "2"].includes(c.platform_state)) return "";
+  return t("action.resolveNotYet", { state: t("wecomState." + c.platform_state) });
 }
 
 async function markRead() {
@@ -174,8 +193,9 @@ function initActions() {
     const c = state.current;
     if (!c) return;
     try {
-      await post(`/conversations/${c.id}/${path}`, body);
-      $("#composer-status").textContent = t("action.done");
+      const result = await post(`/conversations/${c.id}/${path}`, body);
+      const here = result && result.assigned_on_platform === false && result.operator_id !== null;
+      $("#composer-status").textContent = here ? t("action.assignedHere") : t("action.done");
     } catch (error) {
       $("#composer-status").textContent = t("error.generic", { message: error.message });
     }
@@ -202,9 +222,9 @@ async function onLive({ type, event }) {
     if (here) {
       const incoming = await loadNewer();
       if (incoming.length) markRead();
-      if (incoming.length && document.hidden) chime();
+      if (incoming.length && document.hidden) notifyAbout(data);
     } else if (data.message_type === "incoming") {
-      chime();
+      notifyAbout(data);
     }
     scheduleList();
   } else if (type === "message.updated" && here) {
@@ -213,6 +233,25 @@ async function onLive({ type, event }) {
   } else if (type.startsWith("conversation.")) {
     if (here) await refreshCurrent();
     scheduleList();
+  }
+}
+
+function notifyAbout(data) {
+  const row = state.rows.get(data.conversation_id);
+  const name = row && row.contact && row.contact.name;
+  const body = data.content || `[${data.content_type}]`;
+  announce(name ? t("notify.from", { name }) : t("notify.new"), body, () => emit("open", data.conversation_id));
+}
+
+/** After the stream came back: what a failed update may have missed (the stream itself resumes). */
+async function catchUp() {
+  scheduleList();
+  if (!state.current) return;
+  try {
+    await refreshCurrent();
+    if ((await loadNewer()).length) markRead();
+  } catch (error) {
+    console.warn("catch-up", error.message);
   }
 }
 
