@@ -17,7 +17,7 @@ from gateway.api import listing, render
 from gateway.api.actor import current_actor
 from gateway.api.auth import SECURITY
 from gateway.api.inbox_schemas import CannedCreate, CannedOut, CannedPage, CannedPatch
-from gateway.api.listing import CursorParam, Limit
+from gateway.api.listing import CursorParam, Limit, Retired
 from gateway.db.engine import Database
 from gateway.db.repositories import canned as repo
 
@@ -40,11 +40,15 @@ class CannedResponseController(Controller):
         ] = None,
         cursor: CursorParam = None,
         limit: Limit = listing.PAGE_DEFAULT,
+        after: Retired = None,
     ) -> CannedPage:
         """Canned responses whose short code starts with `q` (or whose text contains it, from 2 characters)."""
-        after = listing.decode(cursor, "canned_responses", (str,))
+        listing.refuse_retired(after=after)
+        position = listing.decode(cursor, "canned_responses", (str,))
         async with db.sessions() as session:
-            rows = await repo.search(session, q=q or None, after=str(after[0]) if after else None, limit=limit + 1)
+            rows = await repo.search(
+                session, q=q or None, after=str(position[0]) if position else None, limit=limit + 1
+            )
         page, more = listing.cut(rows, limit, "canned_responses", lambda r: (r.short_code,))
         return CannedPage(data=[render.canned_out(r) for r in page], next_cursor=more)
 

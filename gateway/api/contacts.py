@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api import listing, render
 from gateway.api.auth import SECURITY
-from gateway.api.listing import CursorParam, Limit
+from gateway.api.listing import CursorParam, Limit, Retired
 from gateway.api.schemas import ContactMerge, ContactOut, ContactPage, ContactPatch
 from gateway.db.engine import Database
 from gateway.db.repositories import contacts as repo
@@ -42,12 +42,14 @@ class ContactController(Controller):
         ] = None,
         cursor: CursorParam = None,
         limit: Limit = listing.PAGE_DEFAULT,
+        after: Retired = None,
     ) -> ContactPage:
         """Search contacts by name, identity or CRM id; pages by id."""
-        after = listing.decode(cursor, "contacts", (int,))
+        listing.refuse_retired(after=after)
+        position = listing.decode(cursor, "contacts", (int,))
         async with db.sessions() as session:
             rows = await search.search_contacts(
-                session, q=q or None, after_id=int(after[0]) if after else None, limit=limit + 1
+                session, q=q or None, after_id=int(position[0]) if position else None, limit=limit + 1
             )
             page, more = listing.cut(rows, limit, "contacts", lambda c: (c.id,))
             identities = await repo.list_identities(session, [c.id for c in page])

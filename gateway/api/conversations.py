@@ -20,7 +20,7 @@ from litestar.params import Parameter
 from gateway.api import listing, render
 from gateway.api.actor import current_actor
 from gateway.api.auth import SECURITY
-from gateway.api.listing import CursorParam, Limit
+from gateway.api.listing import CursorParam, Limit, Retired
 from gateway.api.schemas import ConversationOut, ConversationPage, MessageOut, MessagePage
 from gateway.db.engine import Database
 from gateway.db.models import Message
@@ -180,18 +180,14 @@ def _message_position(conversation_id: int, cursor: str | None, direction: str |
     only picks where a walk without one starts, and contradicting the cursor's is 422."""
     if cursor is None:
         return direction or "older", None
-    ways = (direction,) if direction else ("older", "newer")
-    for way in ways[:-1]:
-        try:
-            return way, _message_id(listing.decode(cursor, _message_kind(conversation_id, way), (int,)))
-        except InvalidRequest:
-            pass
-    return ways[-1], _message_id(listing.decode(cursor, _message_kind(conversation_id, ways[-1]), (int,)))
-
-
-def _message_id(key: listing.Key | None) -> int:
-    assert key is not None  # decode answers None only without a cursor
-    return int(key[0])
+    for way in ("older", "newer"):
+        if direction in (None, way):
+            try:
+                key = listing.decode(cursor, _message_kind(conversation_id, way), (int,))
+            except InvalidRequest:
+                continue
+            return way, int(key[0]) if key else None
+    raise InvalidRequest("cursor was handed out for another list or direction", field="cursor")
 
 
 # A plain handler, not a controller method: Litestar 2.x refuses a second Controller on a path that
@@ -205,22 +201,24 @@ async def list_messages(
     limit: Limit = listing.PAGE_DEFAULT,
     direction: Direction = None,
     include_raw: Annotated[bool, Parameter(description="add the platform's payload")] = False,
+    before: Retired = None,
+    after: Retired = None,
 ) -> MessagePage:
     """Oldest → newest within a page, whichever way the pages go. Without a cursor: the newest `limit`
     messages (`direction=newer`: the oldest). `next_cursor` continues the same way (older pages when
     scrolling back) and is null at the end; `newer_cursor` (never null) asks for what arrived after
     this page: poll it to catch up, and keep following the `newer_cursor` of each answer."""
+    listing.refuse_retired(before=before, after=after)
     way, position = _message_position(conversation_id, cursor, direction)
-    if way == "newer":
-        before, after = None, position or 0
-    else:
-        before, after = position, None
+    older_than, newer_than = (None, position or 0) if way == "newer" else (position, None)
     async with db.sessions() as session:
         await browse.get_conversation(session, conversation_id)
-        rows, more = await browse.list_messages(session, conversation_id, before=before, after=after, limit=limit)
+        rows, more = await browse.list_messages(
+            session, conversation_id, before=older_than, after=newer_than, limit=limit
+        )
         media = await media_repo.for_messages(session, rows)
     edge = (rows[0].id if way == "older" else rows[-1].id) if rows else None
-    newest = rows[-1].id if rows else (after if after is not None else (before or 1) - 1)
+    newest = rows[-1].id if rows else (newer_than if newer_than is not None else (older_than or 1) - 1)
     return MessagePage(
         data=[
             render.message_out(m, include_raw=include_raw, attachment=render.attachment_out(m, media.get(m.id)))

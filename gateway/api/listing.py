@@ -44,6 +44,10 @@ CursorParam = Annotated[
     str | None, Parameter(min_length=1, max_length=512, description="the previous page's next_cursor (opaque)")
 ]
 
+# a paging parameter a list used to take: still read (and left out of the schema) so that a client
+# sending it gets 422 naming it, instead of a first page it would take for the page it asked for
+Retired = Annotated[str | None, Parameter(include_in_schema=False)]
+
 Key = tuple[str | int, ...]
 T = TypeVar("T")
 
@@ -78,10 +82,27 @@ def decode(cursor: str | None, kind: str, shape: tuple[type, ...]) -> Key | None
     if value[0] != kind:
         raise InvalidRequest("cursor was handed out for another list, sort or direction", field="cursor")
     key = tuple(value[1:])
-    # bool is an int to isinstance; no key holds one
-    if len(key) != len(shape) or any(type(v) is not t for v, t in zip(key, shape, strict=True)):
+    if len(key) != len(shape) or not all(_fits(v, t) for v, t in zip(key, shape, strict=True)):
         raise InvalidRequest("cursor is not one this API handed out", field="cursor")
     return key
+
+
+def _fits(value: object, kind: type) -> bool:
+    """A key part the database can compare: an id-sized int (not a bool, which isinstance calls an
+    int) or a string without U+0000 (PostgreSQL refuses it in text: a crafted cursor must be a 422,
+    not a 500)."""
+    if type(value) is not kind:
+        return False
+    if isinstance(value, int):
+        return 0 <= value < 2**63
+    return isinstance(value, str) and "\x00" not in value
+
+
+def refuse_retired(**given: str | None) -> None:
+    """422 validation_error for the first retired paging parameter the client still sends."""
+    for name, value in given.items():
+        if value is not None:
+            raise InvalidRequest(f"{name} was replaced by cursor: pass the previous page's next_cursor", field=name)
 
 
 def cut(rows: list[T], limit: int, kind: str, key: Callable[[T], Key]) -> tuple[list[T], str | None]:

@@ -19,7 +19,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from gateway.api import listing
 from gateway.api.actor import audited
 from gateway.api.auth import SECURITY, require_scope
-from gateway.api.listing import CursorParam, Limit
+from gateway.api.listing import CursorParam, Limit, Retired
 from gateway.db.engine import Database
 from gateway.db.models import Webhook, WebhookDelivery
 from gateway.db.repositories import webhooks as repo
@@ -234,14 +234,20 @@ class WebhookController(Controller):
         status: Literal["pending", "delivered", "failed"] | None = None,
         cursor: CursorParam = None,
         limit: Limit = listing.PAGE_DEFAULT,
+        before: Retired = None,
     ) -> DeliveryPage:
         """A webhook's delivery log, newest first: status, attempts, the receiver's status and a short excerpt."""
+        listing.refuse_retired(before=before)
         kind = f"webhooks:{webhook_id}:deliveries"
-        before = listing.decode(cursor, kind, (int,))
+        position = listing.decode(cursor, kind, (int,))
         async with db.sessions() as session:
             await repo.get_webhook(session, webhook_id)
             rows = await repo.list_deliveries(
-                session, webhook_id, status=status, before_event_id=int(before[0]) if before else None, limit=limit + 1
+                session,
+                webhook_id,
+                status=status,
+                before_event_id=int(position[0]) if position else None,
+                limit=limit + 1,
             )
         page, more = listing.cut(rows, limit, kind, lambda row: (row[0].event_id,))
         return DeliveryPage(data=[_delivery_out(d, t) for d, t in page], next_cursor=more)

@@ -8,6 +8,8 @@ must hand out every row exactly once, in the same order as one big page.
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 from gateway.db.models import Agent
@@ -161,9 +163,29 @@ async def test_a_cursor_from_another_list_is_refused(api: Api) -> None:
             refused = await api.get(template.format(**ids), params={"cursor": cursor}, as_="admin")
             assert refused.status_code == 422, (template, other, refused.text)
             assert refused.json()["error"] == {**refused.json()["error"], "code": "validation_error", "field": "cursor"}
-        for junk in ("x", "bm9wZQ", "W10", "WyJjb250YWN0cyIsInoiXQ"):  # not base64 JSON, "nope", [], ["contacts","z"]
+        for junk in JUNK:
             refused = await api.get(template.format(**ids), params={"cursor": junk}, as_="admin")
             assert refused.status_code == 422 and refused.json()["error"]["field"] == "cursor", (template, junk)
+
+
+def _crafted(*value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+# not base64, not JSON, not a list, and keys of the right list the database could not take
+JUNK = [
+    "x",
+    "bm9wZQ",
+    _crafted(),
+    _crafted("contacts", "z"),
+    _crafted("contacts", 2**64),
+    _crafted("contacts", -1),
+    _crafted("contacts", True),
+    _crafted("canned_responses", "a\x00b"),
+    _crafted("labels", "a\x00", 1),
+    _crafted("conversations:last_activity", "yesterday", 1),
+    _crafted("conversations:last_activity", "2026-01-01T00:00:00", 1),  # no zone
+]
 
 
 async def test_a_conversation_cursor_keeps_its_sort(api: Api) -> None:
@@ -176,3 +198,21 @@ async def test_a_conversation_cursor_keeps_its_sort(api: Api) -> None:
     for query in (f"sort=waiting&cursor={by_activity}", f"cursor={by_waiting}"):
         refused = await api.get(f"/api/v1/conversations?{query}")
         assert refused.status_code == 422 and refused.json()["error"]["field"] == "cursor", query
+
+
+async def test_retired_paging_parameters_are_422_not_ignored(api: Api) -> None:
+    """A client still sending after= / before= must not take a first page for the page it asked for."""
+    ids = await seed(api)
+    for path, name in (
+        ("/api/v1/contacts", "after"),
+        ("/api/v1/canned_responses", "after"),
+        ("/api/v1/webhooks/{webhook_id}/deliveries", "before"),
+        ("/api/v1/conversations/{conversation_id}/messages", "before"),
+        ("/api/v1/conversations/{conversation_id}/messages", "after"),
+    ):
+        refused = await api.get(path.format(**ids), params={name: "1"}, as_="admin")
+        assert refused.status_code == 422, (path, name, refused.text)
+        assert refused.json()["error"] == {**refused.json()["error"], "code": "validation_error", "field": name}
+    spec = (await api.client.get("/schema/openapi.json")).json()
+    documented = {p["name"] for p in spec["paths"]["/api/v1/contacts"]["get"]["parameters"]}
+    assert "after" not in documented and "cursor" in documented
