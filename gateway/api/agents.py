@@ -15,10 +15,11 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from gateway.api import render
+from gateway.api import listing, render
 from gateway.api.actor import audited
 from gateway.api.auth import SECURITY
 from gateway.api.errors import platform_responses
+from gateway.api.listing import CursorParam, Limit
 from gateway.api.schemas import (
     AgentList,
     AgentOut,
@@ -52,11 +53,22 @@ class AgentController(Controller):
         channel_id: Id = None,
         inbox_id: Id = None,
         status: Annotated[str | None, Parameter(pattern="^(online|offline|suspended|deleted)$")] = None,
+        cursor: CursorParam = None,
+        limit: Limit = listing.PAGE_DEFAULT,
     ) -> AgentList:
-        """Platform agents (WeCom servicers, MP kf accounts) with their status per inbox."""
+        """Platform agents (WeCom servicers, MP kf accounts) with their status per inbox, by id."""
+        after = listing.decode(cursor, "agents", (int,))
         async with db.sessions() as session:
-            rows = await directory.list_agents(session, channel_id=channel_id, inbox_id=inbox_id)
-        return AgentList(data=[render.agent_out(a, m) for a, m in rows if status is None or a.status == status])
+            rows = await directory.list_agents(
+                session,
+                channel_id=channel_id,
+                inbox_id=inbox_id,
+                status=status,
+                after_id=int(after[0]) if after else None,
+                limit=limit + 1,
+            )
+        page, more = listing.cut(rows, limit, "agents", lambda row: (row[0].id,))
+        return AgentList(data=[render.agent_out(a, m) for a, m in page], next_cursor=more)
 
     @get("/{agent_id:int}")
     async def get_agent(self, agent_id: int, db: Database) -> AgentOut:

@@ -8,9 +8,10 @@ from __future__ import annotations
 from litestar import Controller, Request, delete, get, post
 from litestar.status_codes import HTTP_201_CREATED
 
-from gateway.api import render
+from gateway.api import listing, render
 from gateway.api.actor import audited
 from gateway.api.auth import SECURITY, require_scope
+from gateway.api.listing import CursorParam, Limit
 from gateway.api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
 from gateway.db.engine import Database
 from gateway.db.repositories import apikeys
@@ -33,11 +34,21 @@ class ApiKeyController(Controller):
         return ApiKeyCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, key=key)
 
     @get("/")
-    async def list_api_keys(self, db: Database, include_revoked: bool = True) -> ApiKeyList:
-        """API keys with their prefix, scope and last use; the keys themselves are never shown again."""
+    async def list_api_keys(
+        self,
+        db: Database,
+        include_revoked: bool = True,
+        cursor: CursorParam = None,
+        limit: Limit = listing.PAGE_DEFAULT,
+    ) -> ApiKeyList:
+        """API keys with their prefix, scope and last use, by id; the keys themselves are never shown again."""
+        after = listing.decode(cursor, "api_keys", (int,))
         async with db.sessions() as session:
-            rows = await apikeys.list_keys(session, include_revoked=include_revoked)
-        return ApiKeyList(data=[render.apikey_out(r) for r in rows])
+            rows = await apikeys.list_keys(
+                session, include_revoked=include_revoked, after_id=int(after[0]) if after else None, limit=limit + 1
+            )
+        page, more = listing.cut(rows, limit, "api_keys", lambda r: (r.id,))
+        return ApiKeyList(data=[render.apikey_out(r) for r in page], next_cursor=more)
 
     @delete("/{key_id:int}", status_code=200)
     async def revoke_api_key(self, request: Request, key_id: int, db: Database) -> ApiKeyOut:

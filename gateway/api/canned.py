@@ -1,7 +1,7 @@
 """`/api/v1/canned_responses`: saved replies an agent inserts by short code (`/greet` → its text).
 
 `GET ?q=` finds short codes starting with `q` (ignoring case) and, when `q` has 2 characters or
-more, responses whose content contains it; ordered by short code, paged with `after`. Any key or
+more, responses whose content contains it; ordered by short code, paged with `cursor`. Any key or
 operator that may write can create, edit and delete them (409 short_code_taken for a taken code).
 """
 
@@ -13,10 +13,11 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Parameter
 from msgspec import UNSET
 
-from gateway.api import render
+from gateway.api import listing, render
 from gateway.api.actor import current_actor
 from gateway.api.auth import SECURITY
 from gateway.api.inbox_schemas import CannedCreate, CannedOut, CannedPage, CannedPatch
+from gateway.api.listing import CursorParam, Limit, Retired
 from gateway.db.engine import Database
 from gateway.db.repositories import canned as repo
 
@@ -37,16 +38,19 @@ class CannedResponseController(Controller):
                 description="short_code prefix (ignoring case); from 2 characters also text in the content",
             ),
         ] = None,
-        after: Annotated[str | None, Parameter(max_length=64, description="the previous page's next_after")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200, description="page size (1–200)")] = 50,
+        cursor: CursorParam = None,
+        limit: Limit = listing.PAGE_DEFAULT,
+        after: Retired = None,
     ) -> CannedPage:
         """Canned responses whose short code starts with `q` (or whose text contains it, from 2 characters)."""
+        listing.refuse_retired(after=after)
+        position = listing.decode(cursor, "canned_responses", (str,))
         async with db.sessions() as session:
-            rows = await repo.search(session, q=q or None, after=after, limit=limit + 1)
-        page = rows[:limit]
-        return CannedPage(
-            data=[render.canned_out(r) for r in page], next_after=page[-1].short_code if len(rows) > limit else None
-        )
+            rows = await repo.search(
+                session, q=q or None, after=str(position[0]) if position else None, limit=limit + 1
+            )
+        page, more = listing.cut(rows, limit, "canned_responses", lambda r: (r.short_code,))
+        return CannedPage(data=[render.canned_out(r) for r in page], next_cursor=more)
 
     @post("/")
     async def create_canned(self, request: Request[Any, Any, Any], data: CannedCreate, db: Database) -> CannedOut:

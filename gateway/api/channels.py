@@ -15,9 +15,10 @@ import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.status_codes import HTTP_201_CREATED
 
-from gateway.api import render
+from gateway.api import listing, render
 from gateway.api.actor import audited
 from gateway.api.auth import SECURITY, require_scope
+from gateway.api.listing import CursorParam, Limit
 from gateway.api.schemas import (
     ChannelCreate,
     ChannelHealthOut,
@@ -155,13 +156,20 @@ class ChannelController(Controller):
         callback_base: str,
         kind: Literal["wecom", "mp"] | None = None,
         enabled: bool | None = None,
+        cursor: CursorParam = None,
+        limit: Limit = listing.PAGE_DEFAULT,
     ) -> ChannelList:
-        """Each channel with its health: the last callback, the last successful pull and standing pull errors."""
+        """Each channel with its health (the last callback, the last successful pull and standing pull
+        errors), by id."""
+        after = listing.decode(cursor, "channels", (int,))
         async with db.sessions() as session:
             repo = ChannelRepository(session, box)
-            rows = await repo.list(kind=kind, enabled=enabled)
-            health = await channel_health(session, [r.id for r in rows])
-            return ChannelList(data=[self._out(callback_base, repo, r, health[r.id]) for r in rows])
+            rows = await repo.list(
+                kind=kind, enabled=enabled, after_id=int(after[0]) if after else None, limit=limit + 1
+            )
+            page, more = listing.cut(rows, limit, "channels", lambda r: (r.id,))
+            health = await channel_health(session, [r.id for r in page])
+            return ChannelList(data=[self._out(callback_base, repo, r, health[r.id]) for r in page], next_cursor=more)
 
     @get("/{channel_id:int}")
     async def get_channel(self, channel_id: int, box: SecretBox, db: Database, callback_base: str) -> ChannelOut:

@@ -1,6 +1,6 @@
 """`/api/v1/contacts`: search, read with identities, edit the CRM fields, merge two contacts.
 
-Lists page by id (`?after=<id>&limit=`, `next_after` in the answer); contacts merged into another
+Lists page by id (`?cursor=&limit=`, `next_cursor` in the answer: gateway.api.listing); contacts merged into another
 are left out of lists but stay readable by id (their `merged_into_id` says where they went).
 """
 
@@ -12,16 +12,15 @@ from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.api import render
+from gateway.api import listing, render
 from gateway.api.auth import SECURITY
+from gateway.api.listing import CursorParam, Limit, Retired
 from gateway.api.schemas import ContactMerge, ContactOut, ContactPage, ContactPatch
 from gateway.db.engine import Database
 from gateway.db.repositories import contacts as repo
 from gateway.db.repositories import search
 from gateway.db.repositories.labels import labels_of_contacts
 from gateway.errors import InvalidRequest
-
-Limit = Annotated[int, Parameter(ge=1, le=200, description="page size (1–200)")]
 
 
 class ContactController(Controller):
@@ -41,18 +40,23 @@ class ContactController(Controller):
                 "unionid or identity source id (openid, external_userid)",
             ),
         ] = None,
-        after: Annotated[int | None, Parameter(ge=0, description="the previous page's next_after")] = None,
-        limit: Limit = 50,
+        cursor: CursorParam = None,
+        limit: Limit = listing.PAGE_DEFAULT,
+        after: Retired = None,
     ) -> ContactPage:
-        """Search contacts by name, identity or CRM id; keyset pages."""
+        """Search contacts by name, identity or CRM id; pages by id."""
+        listing.refuse_retired(after=after)
+        position = listing.decode(cursor, "contacts", (int,))
         async with db.sessions() as session:
-            rows = await search.search_contacts(session, q=q or None, after_id=after, limit=limit + 1)
-            page = rows[:limit]
+            rows = await search.search_contacts(
+                session, q=q or None, after_id=int(position[0]) if position else None, limit=limit + 1
+            )
+            page, more = listing.cut(rows, limit, "contacts", lambda c: (c.id,))
             identities = await repo.list_identities(session, [c.id for c in page])
             labels = await labels_of_contacts(session, [c.id for c in page])
         return ContactPage(
             data=[render.contact_out(c, identities, labels[c.id]) for c in page],
-            next_after=page[-1].id if len(rows) > limit else None,
+            next_cursor=more,
         )
 
     @get("/{contact_id:int}")

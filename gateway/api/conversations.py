@@ -20,17 +20,18 @@ from litestar.params import Parameter
 from gateway.api import listing, render
 from gateway.api.actor import current_actor
 from gateway.api.auth import SECURITY
-from gateway.api.listing import decode_cursor
-from gateway.api.schemas import ConversationOut, ConversationPage, MessagePage
+from gateway.api.listing import CursorParam, Limit, Retired
+from gateway.api.schemas import ConversationOut, ConversationPage, MessageOut, MessagePage
 from gateway.db.engine import Database
+from gateway.db.models import Message
 from gateway.db.repositories import browse
 from gateway.db.repositories import media as media_repo
 from gateway.db.repositories.labels import labels_of_conversations
 from gateway.domain import ConversationStatus
+from gateway.errors import InvalidRequest, NotFound
 from gateway.inbound.sessions import SessionTruth
 from gateway.outbound.replies import reply_decision
 
-Limit = Annotated[int, Parameter(ge=1, le=200, description="page size (1–200, default 50)")]
 Id = Annotated[int | None, Parameter(ge=1)]
 Assignee = Annotated[
     str | None,
@@ -85,8 +86,8 @@ class ConversationController(Controller):
                 "indexed from 3 characters, shorter text in messages is a scan)",
             ),
         ] = None,
-        cursor: Annotated[str | None, Parameter(max_length=256, description="the previous page's next_cursor")] = None,
-        limit: Limit = 50,
+        cursor: CursorParam = None,
+        limit: Limit = listing.PAGE_DEFAULT,
         assignee: Assignee = None,
         operator_id: ActingOperator = None,
         label: LabelName = None,
@@ -106,18 +107,16 @@ class ConversationController(Controller):
             q=q or None,
             sort=sort,
         )
-        after = decode_cursor(cursor, sort) if cursor else None
+        after = listing.conversation_position(cursor, sort)
         async with db.sessions() as session:
             filters = await listing.conversation_filter(
                 session, current_actor(request), base, assignee=assignee, operator_id=operator_id, label=label
             )
             rows, ctx = await browse.conversation_page(session, filters, after=after, limit=limit + 1)
-            page = rows[:limit]
-        last = page[-1] if len(rows) > limit else None
-        return ConversationPage(
-            data=[render.conversation_out(c, ctx) for c in page],
-            next_cursor=listing.next_cursor(last, sort) if last is not None else None,
+        page, more = listing.cut(
+            rows, limit, listing.conversation_kind(sort), lambda c: listing.conversation_key(c, sort)
         )
+        return ConversationPage(data=[render.conversation_out(c, ctx) for c in page], next_cursor=more)
 
     @get("/{conversation_id:int}")
     async def get_conversation(
@@ -143,6 +142,53 @@ class ConversationController(Controller):
         out = render.conversation_out(conversation, ctx, decision)
         return msgspec.structs.replace(out, labels=labels[conversation.id])
 
+    @get("/{conversation_id:int}/messages/{message_id:int}")
+    async def get_message(
+        self,
+        conversation_id: int,
+        message_id: int,
+        db: Database,
+        include_raw: Annotated[bool, Parameter(description="add the platform's payload")] = False,
+    ) -> MessageOut:
+        """One message of the conversation as the thread lists it: what a client reads again on
+        `message.updated` (404 for a message of another conversation)."""
+        async with db.sessions() as session:
+            await browse.get_conversation(session, conversation_id)
+            message = await session.get(Message, message_id)
+            if message is None or message.conversation_id != conversation_id:
+                raise NotFound(f"message {message_id} not found in conversation {conversation_id}")
+            media = await media_repo.for_messages(session, [message])
+        attachment = render.attachment_out(message, media.get(message.id))
+        return render.message_out(message, include_raw=include_raw, attachment=attachment)
+
+
+Direction = Annotated[
+    Literal["older", "newer"] | None,
+    Parameter(
+        description="older (default: from the newest message back) | newer (from the oldest forward); "
+        "a cursor carries its own direction, and naming the other one is 422"
+    ),
+]
+
+
+def _message_kind(conversation_id: int, direction: str) -> str:
+    return f"messages:{conversation_id}:{direction}"
+
+
+def _message_position(conversation_id: int, cursor: str | None, direction: str | None) -> tuple[str, int | None]:
+    """(direction, the message id the cursor points past). A cursor carries its direction; `direction`
+    only picks where a walk without one starts, and contradicting the cursor's is 422."""
+    if cursor is None:
+        return direction or "older", None
+    for way in ("older", "newer"):
+        if direction in (None, way):
+            try:
+                key = listing.decode(cursor, _message_kind(conversation_id, way), (int,))
+            except InvalidRequest:
+                continue
+            return way, int(key[0]) if key else None
+    raise InvalidRequest("cursor was handed out for another list or direction", field="cursor")
+
 
 # A plain handler, not a controller method: Litestar 2.x refuses a second Controller on a path that
 # already has a route (both bring their own OPTIONS handler), and POST on this path lives in
@@ -151,21 +197,33 @@ class ConversationController(Controller):
 async def list_messages(
     conversation_id: int,
     db: Database,
-    before: Annotated[int | None, Parameter(ge=1, description="messages older than this message id")] = None,
-    after: Annotated[int | None, Parameter(ge=0, description="messages newer than this message id")] = None,
-    limit: Limit = 50,
+    cursor: CursorParam = None,
+    limit: Limit = listing.PAGE_DEFAULT,
+    direction: Direction = None,
     include_raw: Annotated[bool, Parameter(description="add the platform's payload")] = False,
+    before: Retired = None,
+    after: Retired = None,
 ) -> MessagePage:
-    """Oldest → newest within a page. Without cursors: the newest `limit` messages. Page back with
-    `before=<first id>` while has_more; page forward with `after=<last id>`."""
+    """Oldest → newest within a page, whichever way the pages go. Without a cursor: the newest `limit`
+    messages (`direction=newer`: the oldest). `next_cursor` continues the same way (older pages when
+    scrolling back) and is null at the end; `newer_cursor` (never null) asks for what arrived after
+    this page: poll it to catch up, and keep following the `newer_cursor` of each answer."""
+    listing.refuse_retired(before=before, after=after)
+    way, position = _message_position(conversation_id, cursor, direction)
+    older_than, newer_than = (None, position or 0) if way == "newer" else (position, None)
     async with db.sessions() as session:
         await browse.get_conversation(session, conversation_id)
-        rows, more = await browse.list_messages(session, conversation_id, before=before, after=after, limit=limit)
+        rows, more = await browse.list_messages(
+            session, conversation_id, before=older_than, after=newer_than, limit=limit
+        )
         media = await media_repo.for_messages(session, rows)
+    edge = (rows[0].id if way == "older" else rows[-1].id) if rows else None
+    newest = rows[-1].id if rows else (newer_than if newer_than is not None else (older_than or 1) - 1)
     return MessagePage(
         data=[
             render.message_out(m, include_raw=include_raw, attachment=render.attachment_out(m, media.get(m.id)))
             for m in rows
         ],
-        has_more=more,
+        next_cursor=listing.encode(_message_kind(conversation_id, way), (edge,)) if more and edge else None,
+        newer_cursor=listing.encode(_message_kind(conversation_id, "newer"), (newest,)),
     )

@@ -39,6 +39,7 @@ class LabelOut(Struct, kw_only=True):
 
 class LabelList(Struct, kw_only=True):
     data: list[LabelOut]
+    next_cursor: str | None  # opaque; pass as ?cursor= for the next page; null on the last page
 
 
 class LabelsAdd(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -79,7 +80,7 @@ class CannedOut(Struct, kw_only=True):
 
 class CannedPage(Struct, kw_only=True):
     data: list[CannedOut]
-    next_after: str | None  # pass as ?after= for the next page; null on the last page
+    next_cursor: str | None  # opaque; pass as ?cursor= for the next page; null on the last page
 
 
 # --------------------------------------------------------------------------- reopen

@@ -16,9 +16,10 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from gateway.api import render
+from gateway.api import listing, render
 from gateway.api.auth import SECURITY
 from gateway.api.errors import platform_responses
+from gateway.api.listing import CursorParam, Limit
 from gateway.api.schemas import (
     ContactWayCreate,
     ContactWayOut,
@@ -72,11 +73,21 @@ class InboxController(Controller):
     security = SECURITY
 
     @get("/")
-    async def list_inboxes(self, db: Database, channel_id: Annotated[int | None, Parameter(ge=1)] = None) -> InboxList:
-        """Inboxes: WeCom kf accounts and MP accounts, with their contact-way links."""
+    async def list_inboxes(
+        self,
+        db: Database,
+        channel_id: Annotated[int | None, Parameter(ge=1)] = None,
+        cursor: CursorParam = None,
+        limit: Limit = listing.PAGE_DEFAULT,
+    ) -> InboxList:
+        """Inboxes: WeCom kf accounts and MP accounts, with their contact-way links, by id."""
+        after = listing.decode(cursor, "inboxes", (int,))
         async with db.sessions() as session:
-            rows = await directory.list_inboxes(session, channel_id=channel_id)
-        return InboxList(data=[render.inbox_out(r) for r in rows])
+            rows = await directory.list_inboxes(
+                session, channel_id=channel_id, after_id=int(after[0]) if after else None, limit=limit + 1
+            )
+        page, more = listing.cut(rows, limit, "inboxes", lambda r: (r.id,))
+        return InboxList(data=[render.inbox_out(r) for r in page], next_cursor=more)
 
     @get("/{inbox_id:int}")
     async def get_inbox(self, inbox_id: int, db: Database) -> InboxOut:

@@ -13,10 +13,11 @@ from typing import Any
 from litestar import Controller, Request, delete, get, patch, post
 from msgspec import UNSET
 
-from gateway.api import render
+from gateway.api import listing, render
 from gateway.api.actor import current_actor
 from gateway.api.auth import SECURITY, require_scope
 from gateway.api.inbox_schemas import LabelCreate, LabelList, LabelOut, LabelPatch, Labels, LabelsAdd
+from gateway.api.listing import CursorParam, Limit
 from gateway.db.engine import Database
 from gateway.db.models import Contact
 from gateway.db.repositories import browse
@@ -33,10 +34,17 @@ class LabelController(Controller):
     security = SECURITY
 
     @get("/")
-    async def list_labels(self, db: Database) -> LabelList:
-        """Every label, by name."""
+    async def list_labels(
+        self, db: Database, cursor: CursorParam = None, limit: Limit = listing.PAGE_DEFAULT
+    ) -> LabelList:
+        """Labels, by name."""
+        after = listing.decode(cursor, "labels", (str, int))
         async with db.sessions() as session:
-            return LabelList(data=[render.label_out(label) for label in await repo.list_labels(session)])
+            rows = await repo.list_labels(
+                session, after=(str(after[0]), int(after[1])) if after else None, limit=limit + 1
+            )
+        page, more = listing.cut(rows, limit, "labels", lambda label: (label.name, label.id))
+        return LabelList(data=[render.label_out(label) for label in page], next_cursor=more)
 
     @post("/", guards=ADMIN)
     async def create_label(self, request: Request[Any, Any, Any], data: LabelCreate, db: Database) -> LabelOut:

@@ -1,4 +1,10 @@
-"""What the conversation list and the unread total share: who is looking, the people filters, cursors.
+"""Paging for every list, and what the conversation list and the unread total share.
+
+Every list answers `{"data": [...], "next_cursor": <opaque string or null>}` and takes `?cursor=` and
+`?limit=` (Limit: 1–200, default 50; the event feed allows 1–1000, default 100). A cursor is opaque:
+it names the list it came from (its `kind`: the resource, its parent, its sort or direction) and the
+sort key of the last row handed out, so a page boundary stays put while rows are added or change, and
+a cursor used on another list, sort or direction is 422 validation_error, field `cursor`.
 
 - The viewer: a signed-in operator is themselves; an API key may act for an operator with
   `operator_id` (their read state, their `assignee=me`). An operator cannot look as someone else.
@@ -6,17 +12,21 @@
   an operator nor a platform agent), or an operator id (that operator's conversations).
 - `label`: a label name; one that does not exist is 422 `unknown_label` (a typo must not look like
   an empty inbox).
-- Cursors are opaque and carry their sort: one handed out for `sort=waiting` is refused for
-  `sort=last_activity` and the other way round (422 validation_error, field `cursor`).
+- Conversation cursors carry their sort: one handed out for `sort=waiting` is refused for
+  `sort=last_activity` and the other way round.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Annotated, TypeVar
 
+from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +36,20 @@ from gateway.db.people import Label
 from gateway.db.repositories import browse, reading
 from gateway.errors import Forbidden, InvalidRequest
 
-WAITING_PREFIX = "w|"
+PAGE_DEFAULT = 50
+PAGE_MAX = 200
+
+Limit = Annotated[int, Parameter(ge=1, le=PAGE_MAX, description=f"page size (1–{PAGE_MAX}, default {PAGE_DEFAULT})")]
+CursorParam = Annotated[
+    str | None, Parameter(min_length=1, max_length=512, description="the previous page's next_cursor (opaque)")
+]
+
+# a paging parameter a list used to take: still read (and left out of the schema) so that a client
+# sending it gets 422 naming it, instead of a first page it would take for the page it asked for
+Retired = Annotated[str | None, Parameter(include_in_schema=False)]
+
+Key = tuple[str | int, ...]
+T = TypeVar("T")
 
 
 class OperatorRequired(InvalidRequest):
@@ -37,31 +60,85 @@ class UnknownLabel(InvalidRequest):
     code = "unknown_label"
 
 
-def encode_cursor(at: datetime, conversation_id: int, sort: str = "last_activity") -> str:
-    raw = f"{WAITING_PREFIX if sort == 'waiting' else ''}{at.astimezone(UTC).isoformat()}|{conversation_id}"
+def encode(kind: str, key: Key) -> str:
+    """An opaque cursor: the list it belongs to (`kind`, e.g. `contacts` or `messages:7:older`) and the
+    sort key of the last row handed out. Base64 of JSON, so clients cannot be tempted to build one."""
+    raw = json.dumps([kind, *key], separators=(",", ":"), ensure_ascii=False)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, sort: str = "last_activity") -> tuple[datetime, int]:
+def decode(cursor: str | None, kind: str, shape: tuple[type, ...]) -> Key | None:
+    """The key `encode(kind, …)` put in `cursor` (None without one). A cursor that is not ours, or one
+    handed out for another list, sort or direction (another `kind`), is 422 validation_error, field
+    `cursor`: following it would silently start somewhere else."""
+    if cursor is None:
+        return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        waiting = raw.startswith(WAITING_PREFIX)
-        stamp, _, ident = raw.removeprefix(WAITING_PREFIX).partition("|")
-        at = datetime.fromisoformat(stamp)
-        if at.tzinfo is None:
-            raise ValueError("naive")
-        position = at, int(ident)
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        value = None
+    if not isinstance(value, list) or not value or not isinstance(value[0], str):
+        raise InvalidRequest("cursor is not one this API handed out", field="cursor")
+    if value[0] != kind:
+        raise InvalidRequest("cursor was handed out for another list, sort or direction", field="cursor")
+    key = tuple(value[1:])
+    if len(key) != len(shape) or not all(_fits(v, t) for v, t in zip(key, shape, strict=True)):
+        raise InvalidRequest("cursor is not one this API handed out", field="cursor")
+    return key
+
+
+def _fits(value: object, kind: type) -> bool:
+    """A key part the database can compare: an id-sized int (not a bool, which isinstance calls an
+    int) or a string without U+0000 (PostgreSQL refuses it in text: a crafted cursor must be a 422,
+    not a 500)."""
+    if type(value) is not kind:
+        return False
+    if isinstance(value, int):
+        return 0 <= value < 2**63
+    return isinstance(value, str) and "\x00" not in value
+
+
+def refuse_retired(**given: str | None) -> None:
+    """422 validation_error for the first retired paging parameter the client still sends."""
+    for name, value in given.items():
+        if value is not None:
+            raise InvalidRequest(f"{name} was replaced by cursor: pass the previous page's next_cursor", field=name)
+
+
+def cut(rows: list[T], limit: int, kind: str, key: Callable[[T], Key]) -> tuple[list[T], str | None]:
+    """A page from `limit + 1` rows fetched in list order: the first `limit`, and the cursor after the
+    last of them when the extra row shows there is more (None on the last page)."""
+    page = rows[:limit]
+    return page, encode(kind, key(page[-1])) if len(rows) > limit else None
+
+
+def conversation_kind(sort: str) -> str:
+    return f"conversations:{sort}"
+
+
+def conversation_position(cursor: str | None, sort: str) -> tuple[datetime, int] | None:
+    """The (time, id) a conversations cursor points after; its sort must be this one."""
+    key = decode(cursor, conversation_kind(sort), (str, int))
+    if key is None:
+        return None
+    try:
+        at = datetime.fromisoformat(str(key[0]))
+    except ValueError:
         raise InvalidRequest("cursor is not one this API handed out", field="cursor") from None
-    if waiting != (sort == "waiting"):
-        raise InvalidRequest("cursor was handed out for another sort", field="cursor")
-    return position
+    if at.tzinfo is None:
+        raise InvalidRequest("cursor is not one this API handed out", field="cursor")
+    return at, int(key[1])
 
 
-def next_cursor(row: Conversation, sort: str) -> str:
-    """The cursor after `row` in `sort` order."""
+def conversation_key(row: Conversation, sort: str) -> Key:
+    """The position of `row` in `sort` order."""
     at = row.waiting_since if sort == "waiting" and row.waiting_since is not None else row.last_activity_at
-    return encode_cursor(at, row.id, sort)
+    return at.astimezone(UTC).isoformat(), row.id
+
+
+def conversation_cursor(at: datetime, conversation_id: int, sort: str = "last_activity") -> str:
+    """The cursor after a conversation at this position (what a page hands out; benchmarks build them)."""
+    return encode(conversation_kind(sort), (at.astimezone(UTC).isoformat(), conversation_id))
 
 
 async def viewer(session: AsyncSession, actor: Actor, operator_id: int | None) -> int | None:

@@ -14,8 +14,10 @@ from litestar.status_codes import HTTP_201_CREATED
 from msgspec import UNSET, Struct, UnsetType
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.api import listing
 from gateway.api.actor import current_actor
 from gateway.api.auth import SECURITY, require_scope
+from gateway.api.listing import CursorParam, Limit
 from gateway.db.engine import Database
 from gateway.db.models import Agent
 from gateway.db.people import Operator
@@ -63,6 +65,7 @@ class OperatorOut(Struct, kw_only=True):
 
 class OperatorList(Struct, kw_only=True):
     data: list[OperatorOut]
+    next_cursor: str | None  # opaque; pass as ?cursor= for the next page; null on the last page
 
 
 def operator_out(row: Operator, agents: list[Agent]) -> OperatorOut:
@@ -106,12 +109,16 @@ class OperatorController(Controller):
             return operator_out(row, [])
 
     @get("/")
-    async def list_operators(self, db: Database) -> OperatorList:
-        """Operators (people who sign in), with their linked platform agents; admin only."""
+    async def list_operators(
+        self, db: Database, cursor: CursorParam = None, limit: Limit = listing.PAGE_DEFAULT
+    ) -> OperatorList:
+        """Operators (people who sign in), with their linked platform agents, by id; admin only."""
+        after = listing.decode(cursor, "operators", (int,))
         async with db.sessions() as session:
-            rows = await repo.list_operators(session)
-            linked = await repo.links(session, [r.id for r in rows])
-        return OperatorList(data=[operator_out(r, linked[r.id]) for r in rows])
+            rows = await repo.list_operators(session, after_id=int(after[0]) if after else None, limit=limit + 1)
+            page, more = listing.cut(rows, limit, "operators", lambda r: (r.id,))
+            linked = await repo.links(session, [r.id for r in page])
+        return OperatorList(data=[operator_out(r, linked[r.id]) for r in page], next_cursor=more)
 
     @get("/{operator_id:int}")
     async def get_operator(self, operator_id: int, db: Database) -> OperatorOut:

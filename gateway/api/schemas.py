@@ -213,7 +213,7 @@ class ContactOut(Struct, kw_only=True):
 
 class ContactPage(Struct, kw_only=True):
     data: list[ContactOut]
-    next_after: int | None  # pass as ?after= for the next page; null on the last page
+    next_cursor: str | None  # opaque; pass as ?cursor= for the next page; null on the last page
 
 
 class ContactPatch(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -325,7 +325,7 @@ class UnreadOut(Struct, kw_only=True):
 
 class ConversationPage(Struct, kw_only=True):
     data: list[ConversationOut]
-    next_cursor: str | None  # opaque; pass as ?cursor= for the next page
+    next_cursor: str | None  # opaque; pass as ?cursor= for the next page; null on the last page
 
 
 class AttachmentOut(Struct, kw_only=True):
@@ -366,7 +366,8 @@ class MessageOut(Struct, kw_only=True):
 
 class MessagePage(Struct, kw_only=True):
     data: list[MessageOut]  # oldest → newest
-    has_more: bool  # more in the paging direction (older for ?before= or none, newer for ?after=)
+    next_cursor: str | None  # the next page in the same direction (older by default); null at the end
+    newer_cursor: str  # what arrives after this page: poll it to catch up
 
 
 # --------------------------------------------------------------------------- lists
@@ -374,18 +375,22 @@ class MessagePage(Struct, kw_only=True):
 
 class ChannelList(Struct, kw_only=True):
     data: list[ChannelOut]
+    next_cursor: str | None  # opaque; pass as ?cursor= for the next page; null on the last page
 
 
 class ApiKeyList(Struct, kw_only=True):
     data: list[ApiKeyOut]
+    next_cursor: str | None  # opaque; pass as ?cursor= for the next page; null on the last page
 
 
 class InboxList(Struct, kw_only=True):
     data: list[InboxOut]
+    next_cursor: str | None  # opaque; pass as ?cursor= for the next page; null on the last page
 
 
 class AgentList(Struct, kw_only=True):
     data: list[AgentOut]
+    next_cursor: str | None  # opaque; pass as ?cursor= for the next page; null on the last page
 
 
 class ServicerResults(Struct, kw_only=True):

@@ -14,11 +14,12 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import Parameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from gateway.api import listing
 from gateway.api.actor import audited
 from gateway.api.auth import SECURITY, require_scope
+from gateway.api.listing import CursorParam, Limit, Retired
 from gateway.db.engine import Database
 from gateway.db.models import Webhook, WebhookDelivery
 from gateway.db.repositories import webhooks as repo
@@ -67,6 +68,7 @@ class WebhookCreated(WebhookOut, kw_only=True):
 
 class WebhookList(Struct, kw_only=True):
     data: list[WebhookOut]
+    next_cursor: str | None  # opaque; pass as ?cursor= for the next page; null on the last page
 
 
 class DeliveryOut(Struct, kw_only=True):
@@ -89,7 +91,7 @@ class DeliveryOut(Struct, kw_only=True):
 
 class DeliveryPage(Struct, kw_only=True):
     data: list[DeliveryOut]  # newest event first
-    next_before: int | None  # pass as ?before= for the next page; null on the last page
+    next_cursor: str | None  # opaque; pass as ?cursor= for the next page; null on the last page
 
 
 def _check_events(events: list[str]) -> list[str]:
@@ -163,12 +165,16 @@ class WebhookController(Controller):
         return WebhookCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, secret=secret)
 
     @get("/")
-    async def list_webhooks(self, db: Database) -> WebhookList:
-        """Webhook subscriptions with their pending deliveries; secrets are never shown again."""
+    async def list_webhooks(
+        self, db: Database, cursor: CursorParam = None, limit: Limit = listing.PAGE_DEFAULT
+    ) -> WebhookList:
+        """Webhook subscriptions with their pending deliveries, by id; secrets are never shown again."""
+        after = listing.decode(cursor, "webhooks", (int,))
         async with db.sessions() as session:
-            webhooks = await repo.list_webhooks(session)
+            rows = await repo.list_webhooks(session, after_id=int(after[0]) if after else None, limit=limit + 1)
+            webhooks, more = listing.cut(rows, limit, "webhooks", lambda w: (w.id,))
             pending = await repo.pending_counts(session, [w.id for w in webhooks])
-        return WebhookList(data=[_out(w, pending.get(w.id, 0)) for w in webhooks])
+        return WebhookList(data=[_out(w, pending.get(w.id, 0)) for w in webhooks], next_cursor=more)
 
     @get("/{webhook_id:int}")
     async def get_webhook(self, webhook_id: int, db: Database) -> WebhookOut:
@@ -226,19 +232,25 @@ class WebhookController(Controller):
         webhook_id: int,
         db: Database,
         status: Literal["pending", "delivered", "failed"] | None = None,
-        before: Annotated[int | None, Parameter(ge=1, description="the previous page's next_before")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200, description="page size (1–200)")] = 50,
+        cursor: CursorParam = None,
+        limit: Limit = listing.PAGE_DEFAULT,
+        before: Retired = None,
     ) -> DeliveryPage:
         """A webhook's delivery log, newest first: status, attempts, the receiver's status and a short excerpt."""
+        listing.refuse_retired(before=before)
+        kind = f"webhooks:{webhook_id}:deliveries"
+        position = listing.decode(cursor, kind, (int,))
         async with db.sessions() as session:
             await repo.get_webhook(session, webhook_id)
             rows = await repo.list_deliveries(
-                session, webhook_id, status=status, before_event_id=before, limit=limit + 1
+                session,
+                webhook_id,
+                status=status,
+                before_event_id=int(position[0]) if position else None,
+                limit=limit + 1,
             )
-        page = rows[:limit]
-        return DeliveryPage(
-            data=[_delivery_out(d, t) for d, t in page], next_before=page[-1][0].event_id if len(rows) > limit else None
-        )
+        page, more = listing.cut(rows, limit, kind, lambda row: (row[0].event_id,))
+        return DeliveryPage(data=[_delivery_out(d, t) for d, t in page], next_cursor=more)
 
     @post("/{webhook_id:int}/deliveries/{delivery_id:int}/redeliver", status_code=202)
     async def redeliver(self, request: Request, webhook_id: int, delivery_id: int, db: Database) -> DeliveryOut:

@@ -63,13 +63,13 @@ async def test_search_by_prefix_and_content_and_pages(api: Api) -> None:
     assert await codes(api, q="耐心") == ["thanks"]
     assert await codes(api, q="r_1") == ["r_100"]  # _ is literal, not a wildcard ("rx100" stays out)
     assert await codes(api, q="%") == []
-    seen, after = [], None
+    seen, cursor = [], None
     while True:
-        params = {"limit": "2", **({"after": after} if after else {})}
+        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
         page = (await api.get("/api/v1/canned_responses", params=params)).json()
         seen += [c["short_code"] for c in page["data"]]
-        after = page["next_after"]
-        if after is None:
+        cursor = page["next_cursor"]
+        if cursor is None:
             break
     assert seen == await codes(api) and len(seen) == 6
 

@@ -25,7 +25,7 @@ async def contact_id(api: Api, source_id: str) -> int:
 async def test_list_and_search(api: Api) -> None:
     wecom, mp = await seed(api)
     listed = (await api.get("/api/v1/contacts")).json()
-    assert [c["name"] for c in listed["data"]] == ["Alice Zhang", "Bob Li"] and listed["next_after"] is None
+    assert [c["name"] for c in listed["data"]] == ["Alice Zhang", "Bob Li"] and listed["next_cursor"] is None
     alice = listed["data"][0]
     assert {(i["channel_id"], i["source_id"]) for i in alice["identities"]} == {
         (wecom, "ext-alice"),
@@ -45,24 +45,33 @@ async def test_keyset_pages_return_every_contact_once(api: Api) -> None:
     for i in range(11):
         await say(api.db, channel, "kf1", f"ext-{i}", name=f"c{i:02d}")
     seen: list[int] = []
-    after = None
+    cursor = None
     pages = 0
     while True:
-        query = "/api/v1/contacts?limit=4" + (f"&after={after}" if after is not None else "")
-        page = (await api.get(query)).json()
+        page = (await api.get("/api/v1/contacts", params={"limit": 4, **({"cursor": cursor} if cursor else {})})).json()
         seen += [c["id"] for c in page["data"]]
         pages += 1
-        after = page["next_after"]
-        if after is None:
+        cursor = page["next_cursor"]
+        if cursor is None:
             break
     assert pages == 3 and len(seen) == 11 and len(set(seen)) == 11 and seen == sorted(seen)
     # a page that ends exactly at the last row says so
-    exact = (await api.get(f"/api/v1/contacts?limit=11&after={seen[0] - 1}")).json()
-    assert len(exact["data"]) == 11 and exact["next_after"] is None
+    exact = (await api.get("/api/v1/contacts?limit=11")).json()
+    assert len(exact["data"]) == 11 and exact["next_cursor"] is None
 
 
 async def test_bad_parameters_are_422(api: Api) -> None:
-    for query, field in (("limit=201", "limit"), ("limit=0", "limit"), ("after=abc", "after"), ("after=-1", "after")):
+    canned = (await api.post("/api/v1/canned_responses", json={"short_code": "x", "content": "x"})).json()
+    await api.post("/api/v1/canned_responses", json={"short_code": "y", "content": "y"})
+    foreign = (await api.get("/api/v1/canned_responses?limit=1")).json()["next_cursor"]  # another list's cursor
+    assert canned["short_code"] == "x" and foreign
+    for query, field in (
+        ("limit=201", "limit"),
+        ("limit=0", "limit"),
+        ("cursor=abc", "cursor"),
+        ("cursor=", "cursor"),
+        (f"cursor={foreign}", "cursor"),
+    ):
         response = await api.get(f"/api/v1/contacts?{query}")
         assert response.status_code == 422, query
         assert response.json()["error"] == {**response.json()["error"], "code": "validation_error", "field": field}

@@ -180,31 +180,64 @@ async def test_messages_pages(api: Api) -> None:
     path = f"/api/v1/conversations/{conversation}/messages"
 
     newest = (await api.get(path)).json()
-    assert [m["content"] for m in newest["data"]] == [f"m{i}" for i in range(70, 120)] and newest["has_more"]
+    assert [m["content"] for m in newest["data"]] == [f"m{i}" for i in range(70, 120)] and newest["next_cursor"]
     assert newest["data"][0]["raw"] is None
 
-    # paging back with before= covers every message exactly once
+    # paging back with next_cursor covers every message exactly once
     seen = [m["id"] for m in newest["data"]]
     page = newest
-    while page["has_more"]:
-        page = (await api.get(path, params={"before": page["data"][0]["id"], "limit": 50})).json()
+    while page["next_cursor"]:
+        page = (await api.get(path, params={"cursor": page["next_cursor"], "limit": 50})).json()
         seen = [m["id"] for m in page["data"]] + seen
     assert len(seen) == 120 == len(set(seen)) and seen == sorted(seen)
 
-    # paging forward with after=
-    forward = (await api.get(path, params={"after": seen[9], "limit": 5})).json()
-    assert [m["id"] for m in forward["data"]] == seen[10:15] and forward["has_more"]
-    tail = (await api.get(path, params={"after": seen[-3]})).json()
-    assert [m["id"] for m in tail["data"]] == seen[-2:] and not tail["has_more"]
-    window = (await api.get(path, params={"after": seen[0], "before": seen[4]})).json()
-    assert [m["id"] for m in window["data"]] == seen[1:4] and not window["has_more"]
+    # paging forward from the first message with direction=newer, every page oldest → newest
+    forward, page = [], (await api.get(path, params={"direction": "newer", "limit": 45})).json()
+    forward += [m["id"] for m in page["data"]]
+    while page["next_cursor"]:
+        page = (await api.get(path, params={"cursor": page["next_cursor"], "limit": 45})).json()
+        forward += [m["id"] for m in page["data"]]
+    assert forward == seen
+
+    # catching up: newer_cursor of the newest page answers nothing, then what arrives after it
+    caught_up = (await api.get(path, params={"cursor": newest["newer_cursor"]})).json()
+    assert caught_up["data"] == [] and caught_up["next_cursor"] is None
+    assert caught_up["newer_cursor"] == newest["newer_cursor"]  # nothing new: stays put
+    later = [message("kf1", "ext-1", f"n{i}", ago(seconds=10 - i), source_id=f"new-{i}", seq=200 + i) for i in range(3)]
+    await ingest_batch(api.db, Batch(channel_id=channel, messages=later))
+    fresh = (await api.get(path, params={"cursor": caught_up["newer_cursor"], "limit": 2})).json()
+    assert [m["content"] for m in fresh["data"]] == ["n0", "n1"] and fresh["next_cursor"]
+    rest = (await api.get(path, params={"cursor": fresh["next_cursor"]})).json()
+    assert [m["content"] for m in rest["data"]] == ["n2"] and rest["next_cursor"] is None
+    again = (await api.get(path, params={"cursor": rest["newer_cursor"]})).json()
+    assert again["data"] == []
+
+    # one message, as the thread lists it (what the inbox reads again on message.updated)
+    one = (await api.get(f"{path}/{seen[3]}")).json()
+    assert one["id"] == seen[3] and one["content"] == "m3" and one["attachment"] is None
 
     raw = (await api.get(path, params={"limit": 1, "include_raw": "true"})).json()["data"][0]
-    assert raw["raw"] == {"msgid": "msg-119", "text": {"content": "m119"}} and raw["source_id"] == "msg-119"
+    assert raw["raw"] == {"msgid": "new-2", "text": {"content": "n2"}} and raw["source_id"] == "new-2"
     assert raw["message_type"] == "incoming" and raw["sender_type"] == "contact" and raw["status"] == "received"
 
+    # a cursor names its conversation and direction: using it elsewhere is refused, not followed
+    await ingest_batch(api.db, Batch(channel_id=channel, messages=[message("kf1", "ext-2", "other", ago(seconds=1))]))
+    other = next(c["id"] for c in (await api.get("/api/v1/conversations")).json()["data"] if c["id"] != conversation)
+    older = newest["next_cursor"]
+    for params in (
+        {"cursor": older, "direction": "newer"},
+        {"cursor": newest["newer_cursor"], "direction": "older"},
+        {"cursor": "x"},
+        {"cursor": (await api.get("/api/v1/conversations?limit=1")).json()["next_cursor"]},
+    ):
+        refused = await api.get(path, params=params)
+        assert refused.status_code == 422 and refused.json()["error"]["field"] == "cursor", params
+    refused = await api.get(f"/api/v1/conversations/{other}/messages", params={"cursor": older})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "validation_error"
     assert (await api.get(path, params={"limit": 201})).json()["error"]["field"] == "limit"
-    assert (await api.get(path, params={"before": "x"})).status_code == 422
+    assert (await api.get(path, params={"direction": "up"})).status_code == 422
+    assert (await api.get(f"/api/v1/conversations/{other}/messages/{seen[3]}")).status_code == 404
+    assert (await api.get(f"{path}/99999999")).status_code == 404
     assert (await api.get("/api/v1/conversations/99999/messages")).status_code == 404
 
 

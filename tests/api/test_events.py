@@ -131,13 +131,17 @@ async def test_pages_by_id_with_type_filters(api: EventsApi, box: SecretBox) -> 
     ]
     ids = [e["id"] for e in everything["data"]]
     assert ids == sorted(ids) and everything["next_after"] == ids[-1] and everything["has_more"] is False
+    assert everything["next_cursor"]  # a feed has no last page: the cursor to poll next
     first = everything["data"][2]
     assert set(first) == {"id", "type", "created_at", "data"} and first["data"]["content"] == "one"
 
     page = (await api.get("/api/v1/events?limit=3")).json()
     assert [e["id"] for e in page["data"]] == ids[:3] and page["has_more"] and page["next_after"] == ids[2]
-    rest = (await api.get(f"/api/v1/events?after={page['next_after']}&limit=10")).json()
-    assert [e["id"] for e in rest["data"]] == ids[3:]
+    rest = (await api.get("/api/v1/events", params={"cursor": page["next_cursor"], "limit": 10})).json()
+    assert [e["id"] for e in rest["data"]] == ids[3:] and rest["has_more"] is False
+    # the deprecated ?after=<event id> alias answers the same page
+    alias = (await api.get(f"/api/v1/events?after={page['next_after']}&limit=10")).json()
+    assert alias == rest
 
     messages = (await api.get("/api/v1/events?types=message.created")).json()
     assert [e["data"]["content"] for e in messages["data"]] == ["one", "two", "three"]
@@ -147,14 +151,23 @@ async def test_pages_by_id_with_type_filters(api: EventsApi, box: SecretBox) -> 
     assert [e["id"] for e in both] == [e["id"] for e in repeated] == not_messages
     merges = (await api.get("/api/v1/events?types=contact.merged")).json()
     assert merges["data"] == [] and merges["next_after"] == ids[-1]  # the cursor moves past what was filtered out
-    quiet = (await api.get(f"/api/v1/events?after={ids[-1]}")).json()
-    assert quiet == {"data": [], "next_after": ids[-1], "has_more": False}
+    assert merges["next_cursor"] == everything["next_cursor"]
+    quiet = (await api.get("/api/v1/events", params={"cursor": merges["next_cursor"]})).json()
+    assert quiet == {"data": [], "next_cursor": merges["next_cursor"], "has_more": False, "next_after": ids[-1]}
 
 
 async def test_bad_queries_and_keys(api: EventsApi) -> None:
     bad = await api.get("/api/v1/events?types=message.exploded")
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "types"
     assert (await api.get("/api/v1/events?limit=0")).status_code in (400, 422)
+    cursor = (await api.get("/api/v1/events")).json()["next_cursor"]
+    both = await api.get("/api/v1/events", params={"cursor": cursor, "after": 0})
+    assert both.status_code == 422 and both.json()["error"]["field"] == "after"
+    for foreign in ("nope", (await api.get("/api/v1/contacts")).json()["next_cursor"] or "eyJ4Il0"):
+        refused = await api.get("/api/v1/events", params={"cursor": foreign})
+        assert refused.status_code == 422 and refused.json()["error"]["field"] == "cursor"
+        refused = await api.get("/api/v1/events/stream", params={"cursor": foreign})
+        assert refused.status_code == 422 and refused.json()["error"]["field"] == "cursor"
     assert (await api.get("/api/v1/events", as_=None)).status_code == 401
     assert (await api.get("/api/v1/events/stream", as_=None)).status_code == 401
     assert (await api.get("/api/v1/events/stream?types=nope")).status_code == 422
@@ -210,19 +223,20 @@ async def test_a_late_commit_with_an_early_start_is_not_skipped(api: EventsApi, 
     """T1 starts and writes first but commits last: its event must still reach an `after=` poller."""
     channel = await add_channel(api.db, box)
     await say(api.db, channel, "kf1", "alice", "hi")
-    seen = (await api.get("/api/v1/events")).json()["next_after"]
+    seen = (await api.get("/api/v1/events")).json()["next_cursor"]
     async with api.db.sessions() as t1:
         await t1.execute(update(Contact).values(name="T1 was here"))  # T1 holds row locks from here on
         await append_event(t1, "contact.updated", {"by": "T1"})
         await t1.flush()
         async with api.db.session() as t2:
             await append_event(t2, "contact.updated", {"by": "T2"})
-        page = (await api.get(f"/api/v1/events?after={seen}")).json()
+        page = (await api.get("/api/v1/events", params={"cursor": seen})).json()
         assert [e["data"]["by"] for e in page["data"]] == ["T2"]
-        seen = page["next_after"]
+        seen = page["next_cursor"]
+        t2_id = page["data"][0]["id"]
         await t1.commit()
-    late = (await api.get(f"/api/v1/events?after={seen}")).json()["data"]
-    assert [e["data"]["by"] for e in late] == ["T1"] and late[0]["id"] > seen
+    late = (await api.get("/api/v1/events", params={"cursor": seen})).json()["data"]
+    assert [e["data"]["by"] for e in late] == ["T1"] and late[0]["id"] > t2_id
 
 
 async def test_a_commit_waits_for_the_counter_and_takes_the_next_id(api: EventsApi, postgres_only) -> None:

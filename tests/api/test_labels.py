@@ -147,13 +147,13 @@ async def test_deleting_or_renaming_a_label_announces_what_carried_it(api: Api) 
     vip = await label(api, "vip")
     await api.post(f"/api/v1/conversations/{conversation_id}/labels", json={"labels": ["vip"]})
     await api.post(f"/api/v1/contacts/{contact}/labels", json={"labels": ["vip"]})
-    mark = (await api.get("/api/v1/events")).json()["next_after"]
+    mark = (await api.get("/api/v1/events")).json()["next_cursor"]
     await api.patch(f"/api/v1/labels/{vip['id']}", json={"name": "gold"}, as_="admin")
     assert (await api.get(f"/api/v1/conversations/{conversation_id}/labels")).json() == {"labels": ["gold"]}
     assert (await api.delete(f"/api/v1/labels/{vip['id']}", as_="admin")).status_code == 204
     assert (await api.get(f"/api/v1/conversations/{conversation_id}/labels")).json() == {"labels": []}
     assert (await api.get(f"/api/v1/contacts/{contact}")).json()["labels"] == []
-    later = (await api.get("/api/v1/events", params={"after": mark})).json()["data"]
+    later = (await api.get("/api/v1/events", params={"cursor": mark})).json()["data"]
     assert [(e["type"], e["data"]["changes"]["labels"], e["data"]["actor"]["name"]) for e in later] == [
         ("conversation.updated", ["gold"], "test-admin"),
         ("contact.updated", ["gold"], "test-admin"),

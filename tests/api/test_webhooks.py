@@ -121,14 +121,14 @@ async def test_delivery_log_pages_and_redeliver(hooked, caplog) -> None:
     await pump(runtime, lambda: settled(api.db))
     base = f"/api/v1/webhooks/{made['id']}/deliveries"
     log = (await api.get(base, as_="admin")).json()
-    assert [d["event_id"] for d in log["data"]] == ids[::-1] and log["next_before"] is None
+    assert [d["event_id"] for d in log["data"]] == ids[::-1] and log["next_cursor"] is None
     failed = log["data"][0]
     assert failed["status"] == "failed" and failed["event_type"] == "message.created"
     assert (failed["attempts"], failed["response_status"], failed["last_error"]) == (3, 500, "HTTP 500")
     ok = log["data"][1]
     assert (ok["status"], ok["attempts"], ok["response_status"]) == ("delivered", 1, 204) and ok["delivered_at"]
     page = (await api.get(f"{base}?limit=2", as_="admin")).json()
-    rest = (await api.get(f"{base}?limit=2&before={page['next_before']}", as_="admin")).json()
+    rest = (await api.get(base, params={"limit": 2, "cursor": page["next_cursor"]}, as_="admin")).json()
     assert [d["event_id"] for d in page["data"] + rest["data"]] == ids[::-1]
     assert [d["id"] for d in (await api.get(f"{base}?status=failed", as_="admin")).json()["data"]] == [failed["id"]]
 

@@ -145,7 +145,7 @@ async def deep_positions(
 
 
 async def people_cases(db: Any, rng: random.Random, repeat: int) -> dict[str, Case]:
-    from gateway.api.listing import encode_cursor
+    from gateway.api.listing import conversation_cursor
     from gateway.db.repositories import browse, reading
 
     deep_all = await deep_positions(db, "1=1", "last_activity_at DESC, id DESC", "last_activity_at", rng)
@@ -173,7 +173,7 @@ async def people_cases(db: Any, rng: random.Random, repeat: int) -> dict[str, Ca
         ),
         "operator list: all, deep page": (
             lambda: page(F(viewer=VIEWER), rng.choice(deep_all)),
-            lambda: f"/api/v1/conversations?{me}&cursor={encode_cursor(*rng.choice(deep_all))}",
+            lambda: f"/api/v1/conversations?{me}&cursor={conversation_cursor(*rng.choice(deep_all))}",
             repeat,
         ),
         "operator list: mine": (
@@ -205,7 +205,7 @@ async def people_cases(db: Any, rng: random.Random, repeat: int) -> dict[str, Ca
             lambda: page(F(viewer=VIEWER, status="open", sort="waiting"), rng.choice(deep_waiting)),
             lambda: (
                 f"/api/v1/conversations?{me}&status=open&sort=waiting"
-                f"&cursor={encode_cursor(*rng.choice(deep_waiting), 'waiting')}"
+                f"&cursor={conversation_cursor(*rng.choice(deep_waiting), 'waiting')}"
             ),
             repeat,
         ),

@@ -317,10 +317,14 @@ async def deep_cursors(db: Any, where: str, rng: random.Random, count: int = 20)
 
 async def measure_all(url: str, data: dict[str, Any], repeat: int, label: str, only: str = "") -> dict[str, Any]:
     from gateway.api.app import create_app
-    from gateway.api.listing import encode_cursor
+    from gateway.api.listing import conversation_cursor, encode
     from gateway.db.engine import Database
     from gateway.db.repositories import browse, search
     from gateway.db.repositories import contacts as contact_repo
+
+    def older_page(conversation_id: int, message_id: int) -> str:
+        cursor = encode(f"messages:{conversation_id}:older", (message_id,))
+        return f"/api/v1/conversations/{conversation_id}/messages?cursor={cursor}"
 
     rng = random.Random(4)
     db = Database(url)
@@ -375,7 +379,7 @@ async def measure_all(url: str, data: dict[str, Any], repeat: int, label: str, o
             "list: all, first page": (lambda: page(F(), None), lambda: "/api/v1/conversations", repeat),
             "list: all, deep page": (
                 lambda: page(F(), rng.choice(deep["all"])),
-                lambda: f"/api/v1/conversations?cursor={encode_cursor(*rng.choice(deep['all']))}",
+                lambda: f"/api/v1/conversations?cursor={conversation_cursor(*rng.choice(deep['all']))}",
                 repeat,
             ),
             "list: status=open, first page": (
@@ -385,12 +389,14 @@ async def measure_all(url: str, data: dict[str, Any], repeat: int, label: str, o
             ),
             "list: status=open, deep page": (
                 lambda: page(F(status="open"), rng.choice(deep["open"])),
-                lambda: f"/api/v1/conversations?status=open&cursor={encode_cursor(*rng.choice(deep['open']))}",
+                lambda: f"/api/v1/conversations?status=open&cursor={conversation_cursor(*rng.choice(deep['open']))}",
                 repeat,
             ),
             "list: status=pending, deep page": (
                 lambda: page(F(status="pending"), rng.choice(deep["pending"])),
-                lambda: f"/api/v1/conversations?status=pending&cursor={encode_cursor(*rng.choice(deep['pending']))}",
+                lambda: (
+                    f"/api/v1/conversations?status=pending&cursor={conversation_cursor(*rng.choice(deep['pending']))}"
+                ),
                 repeat,
             ),
             "list: inbox, first page": (
@@ -400,7 +406,7 @@ async def measure_all(url: str, data: dict[str, Any], repeat: int, label: str, o
             ),
             "list: inbox, deep page": (
                 lambda: page(F(inbox_id=3), rng.choice(deep["inbox"])),
-                lambda: f"/api/v1/conversations?inbox_id=3&cursor={encode_cursor(*rng.choice(deep['inbox']))}",
+                lambda: f"/api/v1/conversations?inbox_id=3&cursor={conversation_cursor(*rng.choice(deep['inbox']))}",
                 repeat,
             ),
             "list: inbox + status=pending, first page": (
@@ -418,11 +424,9 @@ async def measure_all(url: str, data: dict[str, Any], repeat: int, label: str, o
                 lambda: f"/api/v1/conversations/{rng.randint(1, n_conv)}/messages",
                 repeat,
             ),
-            "thread: older page (before=)": (
+            "thread: older page (before=)": (  # the name results were recorded under; now an older cursor
                 lambda: thread(*rng.choice(list(sample_message_ids.items()))),
-                lambda: "/api/v1/conversations/{}/messages?before={}".format(
-                    *rng.choice(list(sample_message_ids.items()))
-                ),
+                lambda: older_page(*rng.choice(list(sample_message_ids.items()))),
                 repeat,
             ),
             "contacts: search by name": (lambda: contacts(q_name()), lambda: f"/api/v1/contacts?q={q_name()}", repeat),

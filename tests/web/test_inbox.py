@@ -7,15 +7,19 @@ to test-results/inbox/.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from playwright.async_api import Browser, expect
 from sqlalchemy import func, select
 
 from gateway.db.models import Conversation, Message
-from tests.api.support import ago, say
+from gateway.db.repositories.operators import create_operator
+from gateway.domain import Batch
+from gateway.inbound.ingest import ingest_batch
+from tests.api.support import ago, message, say
 from tests.web.conftest import Inbox, Watch, screenshot
-from tests.web.support import APPID, CORP, add_operator, open_row, seed, sign_in, until
+from tests.web.support import APPID, CORP, EMAIL, PASSWORD, add_operator, open_row, seed, sign_in, until
 
 # a 1×1 PNG: what an agent might attach
 PNG = bytes.fromhex(
@@ -149,3 +153,34 @@ async def test_chinese_when_the_browser_prefers_it_and_usable_on_a_phone(inbox: 
     await expect(page.locator(".list-pane")).to_be_visible()
     assert watch.errors == [] and watch.unauthorized() == []
     await context.close()
+
+
+async def test_the_thread_pages_back_by_cursor_and_catches_up_live(inbox: Inbox, browser: Browser) -> None:
+    """120 messages: 50 on opening, older pages on scrolling up (next_cursor), new ones live (newer_cursor)."""
+    h = inbox.h
+    channel_id = await h.mp_channel()
+    start = ago(minutes=30)
+    items = [message(APPID, "o-long", f"line {i}", start + timedelta(seconds=i), seq=i) for i in range(120)]
+    await ingest_batch(h.db, Batch(channel_id=channel_id, messages=items))
+    async with h.db.session() as session:
+        await create_operator(session, email=EMAIL, name="Agent Li", password=PASSWORD, role="agent")
+    watch = Watch()
+    page = watch.attach(await browser.new_page(viewport={"width": 1280, "height": 800}))
+    await sign_in(page, inbox)
+    await page.click("#tabs [data-assignee=all]")
+    await open_row(page, "mp")
+    lines = page.locator("#thread [data-direction=incoming]")
+    await expect(lines).to_have_count(50)
+    await expect(lines.last).to_contain_text("line 119")
+    for shown in (100, 120):
+        await page.locator("#thread").evaluate("el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
+        await expect(lines).to_have_count(shown)
+    await expect(lines.first).to_contain_text("line 0")
+    # 60 at once: more than a page, so catching up follows next_cursor past the first 50
+    burst = [message(APPID, "o-long", f"new {i}", ago(seconds=60 - i), seq=200 + i) for i in range(60)]
+    await ingest_batch(h.db, Batch(channel_id=channel_id, messages=burst))
+    await expect(lines).to_have_count(180)
+    await expect(lines.last).to_contain_text("new 59")
+    texts = [t.split("\n")[0] for t in await lines.all_inner_texts()]
+    assert texts == [f"line {i}" for i in range(120)] + [f"new {i}" for i in range(60)]
+    assert watch.errors == [] and watch.unauthorized() == []

@@ -86,8 +86,12 @@ async def touch(session: AsyncSession, key: ApiKey, now: datetime | None = None)
     return bool(cast(CursorResult[Any], result).rowcount)
 
 
-async def list_keys(session: AsyncSession, *, include_revoked: bool = True) -> list[ApiKey]:
-    query = select(ApiKey).order_by(ApiKey.id)
+async def list_keys(
+    session: AsyncSession, *, include_revoked: bool = True, after_id: int | None = None, limit: int | None = None
+) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.id).limit(limit)
+    if after_id is not None:
+        query = query.where(ApiKey.id > after_id)
     if not include_revoked:
         query = query.where(ApiKey.revoked_at.is_(None))
     return list(await session.scalars(query))

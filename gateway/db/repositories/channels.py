@@ -47,8 +47,17 @@ class ChannelRepository:
             raise NotFound(f"channel {channel_id} not found")
         return channel
 
-    async def list(self, *, kind: str | None = None, enabled: bool | None = None) -> list[Channel]:
-        query = select(Channel).order_by(Channel.id)
+    async def list(
+        self,
+        *,
+        kind: str | None = None,
+        enabled: bool | None = None,
+        after_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[Channel]:
+        query = select(Channel).order_by(Channel.id).limit(limit)
+        if after_id is not None:
+            query = query.where(Channel.id > after_id)
         if kind is not None:
             query = query.where(Channel.kind == kind)
         if enabled is not None:

@@ -17,10 +17,15 @@ from gateway.errors import NotFound
 DELETED = "deleted"  # an agent removed on the platform; the row stays so past messages keep their sender
 
 
-async def list_inboxes(session: AsyncSession, *, channel_id: int | None = None) -> list[Inbox]:
-    query = select(Inbox).order_by(Inbox.id)
+async def list_inboxes(
+    session: AsyncSession, *, channel_id: int | None = None, after_id: int | None = None, limit: int | None = None
+) -> list[Inbox]:
+    """By id; `after_id`/`limit` cut one page of it."""
+    query = select(Inbox).order_by(Inbox.id).limit(limit)
     if channel_id is not None:
         query = query.where(Inbox.channel_id == channel_id)
+    if after_id is not None:
+        query = query.where(Inbox.id > after_id)
     return list(await session.scalars(query))
 
 
@@ -61,10 +66,21 @@ async def add_contact_way(session: AsyncSession, inbox: Inbox, entry: dict[str, 
 
 
 async def list_agents(
-    session: AsyncSession, *, channel_id: int | None = None, inbox_id: int | None = None
+    session: AsyncSession,
+    *,
+    channel_id: int | None = None,
+    inbox_id: int | None = None,
+    status: str | None = None,
+    after_id: int | None = None,
+    limit: int | None = None,
 ) -> list[tuple[Agent, list[InboxAgent]]]:
-    """Agents with their memberships, by id; `inbox_id` keeps members of that inbox only."""
-    query = select(Agent).order_by(Agent.id)
+    """Agents with their memberships, by id; `inbox_id` keeps members of that inbox only;
+    `after_id`/`limit` cut one page."""
+    query = select(Agent).order_by(Agent.id).limit(limit)
+    if status is not None:
+        query = query.where(Agent.status == status)
+    if after_id is not None:
+        query = query.where(Agent.id > after_id)
     if channel_id is not None:
         query = query.where(Agent.channel_id == channel_id)
     if inbox_id is not None:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -57,8 +57,15 @@ def check_color(color: str) -> str:
     return color.lower()
 
 
-async def list_labels(session: AsyncSession) -> list[Label]:
-    return list(await session.scalars(select(Label).order_by(Label.name, Label.id)))
+async def list_labels(
+    session: AsyncSession, *, after: tuple[str, int] | None = None, limit: int | None = None
+) -> list[Label]:
+    """By name (then id); `after` is the (name, id) of the last label of the previous page."""
+    query = select(Label).order_by(Label.name, Label.id).limit(limit)
+    if after is not None:
+        name, ident = after
+        query = query.where(or_(Label.name > name, and_(Label.name == name, Label.id > ident)))
+    return list(await session.scalars(query))
 
 
 async def get_label(session: AsyncSession, label_id: int) -> Label:

@@ -76,8 +76,13 @@ async def get_operator(session: AsyncSession, operator_id: int) -> Operator:
     return row
 
 
-async def list_operators(session: AsyncSession) -> list[Operator]:
-    return list(await session.scalars(select(Operator).order_by(Operator.id)))
+async def list_operators(
+    session: AsyncSession, *, after_id: int | None = None, limit: int | None = None
+) -> list[Operator]:
+    query = select(Operator).order_by(Operator.id).limit(limit)
+    if after_id is not None:
+        query = query.where(Operator.id > after_id)
+    return list(await session.scalars(query))
 
 
 async def set_password(session: AsyncSession, operator: Operator, password: str) -> None:

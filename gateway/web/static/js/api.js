@@ -51,4 +51,16 @@ export async function api(method, path, { json, form, query } = {}) {
 }
 
 export const get = (path, query) => api("GET", path, { query });
+
+/** Every row of a list: its pages followed by `next_cursor` (every list pages, even short ones). */
+export async function getAll(path, query = {}) {
+  const rows = [];
+  let cursor = null;
+  do {
+    const page = await get(path, { ...query, limit: 200, cursor });
+    rows.push(...page.data);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return rows;
+}
 export const post = (path, json) => api("POST", path, { json });

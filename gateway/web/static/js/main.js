@@ -1,7 +1,7 @@
 // The web inbox: sign-in, then one list across every channel, the thread, the composer and the
 // contact panel, kept live by the event stream.
 
-import { ApiError, get, onSignedOut, post, setCsrf } from "./api.js";
+import { ApiError, get, getAll, onSignedOut, post, setCsrf } from "./api.js";
 import { $, $$, h } from "./dom.js";
 import { initComposer, showPolicy } from "./composer.js";
 import { formatTime, language, pickLanguage, setLanguage, t } from "./i18n.js";
@@ -100,14 +100,14 @@ async function enter(session) {
 }
 
 async function loadDirectory() {
-  const settle = (promise) => promise.then((page) => page.data || page).catch(() => []);
+  const settle = (promise) => promise.catch(() => []);
   const admin = state.me.role === "admin"; // channels and operators are admin resources: agents skip them
   const none = Promise.resolve([]);
   const [channels, inboxes, labels, operators] = await Promise.all([
-    admin ? settle(get("/channels")) : none,
-    settle(get("/inboxes")),
-    settle(get("/labels")),
-    admin ? settle(get("/operators")) : none,
+    admin ? settle(getAll("/channels")) : none,
+    settle(getAll("/inboxes")),
+    settle(getAll("/labels")),
+    admin ? settle(getAll("/operators")) : none,
   ]);
   state.channels = new Map(channels.map((c) => [c.id, c]));
   state.inboxes = new Map(inboxes.map((i) => [i.id, i]));
@@ -228,8 +228,8 @@ async function onLive({ type, event }) {
     }
     scheduleList();
   } else if (type === "message.updated" && here) {
-    const page = await get(`/conversations/${state.current.id}/messages`, { after: data.message_id - 1, limit: 1 });
-    if (page.data[0]) upsertMessage(page.data[0]);
+    const message = await get(`/conversations/${state.current.id}/messages/${data.message_id}`);
+    if (state.current && message.conversation_id === state.current.id) upsertMessage(message);
   } else if (type.startsWith("conversation.")) {
     if (here) await refreshCurrent();
     scheduleList();

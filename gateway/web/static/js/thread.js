@@ -7,15 +7,14 @@ import { formatTime, t } from "./i18n.js";
 import { state } from "./state.js";
 
 const PAGE = 50;
-let firstId = null;
-let lastId = 0;
-let hasMore = false;
+let olderCursor = null; // the next page back (null: the first message is shown)
+let newerCursor = null; // what arrived after the newest page loaded
 let loadingOlder = false;
 const seen = new Set();
 
 export function initThread() {
   $("#thread").addEventListener("scroll", (event) => {
-    if (event.target.scrollTop < 60 && hasMore && !loadingOlder) loadOlder();
+    if (event.target.scrollTop < 60 && olderCursor && !loadingOlder) loadOlder();
   });
 }
 
@@ -23,29 +22,29 @@ export async function loadThread(conversationId) {
   const list = $("#thread");
   list.replaceChildren();
   seen.clear();
-  firstId = null;
-  lastId = 0;
+  olderCursor = null;
+  newerCursor = null;
   const page = await get(`/conversations/${conversationId}/messages`, { limit: PAGE });
   if (!state.current || state.current.id !== conversationId) return;
-  hasMore = page.has_more;
+  olderCursor = page.next_cursor;
+  newerCursor = page.newer_cursor;
   append(page.data);
   list.scrollTop = list.scrollHeight;
 }
 
 async function loadOlder() {
-  if (!state.current || firstId === null) return;
+  if (!state.current || !olderCursor) return;
   loadingOlder = true;
   const id = state.current.id;
   try {
-    const page = await get(`/conversations/${id}/messages`, { before: firstId, limit: PAGE });
+    const page = await get(`/conversations/${id}/messages`, { cursor: olderCursor, limit: PAGE });
     if (!state.current || state.current.id !== id) return;
-    hasMore = page.has_more;
+    olderCursor = page.next_cursor;
     const list = $("#thread");
     const height = list.scrollHeight;
     const fresh = page.data.filter((m) => !seen.has(m.id));
     fresh.forEach((m) => seen.add(m.id));
     list.prepend(...fresh.map(messageElement));
-    if (fresh.length) firstId = fresh[0].id;
     list.scrollTop += list.scrollHeight - height;
   } finally {
     loadingOlder = false;
@@ -54,11 +53,17 @@ async function loadOlder() {
 
 /** Messages after the newest shown (live updates); returns the new incoming ones. */
 export async function loadNewer() {
-  if (!state.current) return [];
+  if (!state.current || !newerCursor) return [];
   const id = state.current.id;
-  const page = await get(`/conversations/${id}/messages`, { after: lastId, limit: PAGE });
-  if (!state.current || state.current.id !== id) return [];
-  const fresh = append(page.data);
+  const fresh = [];
+  let cursor = newerCursor;
+  while (cursor) {
+    const page = await get(`/conversations/${id}/messages`, { cursor, limit: PAGE });
+    if (!state.current || state.current.id !== id) return [];
+    fresh.push(...append(page.data));
+    newerCursor = page.newer_cursor;
+    cursor = page.next_cursor;
+  }
   return fresh.filter((m) => m.message_type === "incoming");
 }
 
@@ -73,11 +78,7 @@ function append(messages) {
   const list = $("#thread");
   const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 40;
   const fresh = messages.filter((m) => !seen.has(m.id));
-  for (const message of fresh) {
-    seen.add(message.id);
-    if (firstId === null || message.id < firstId) firstId = message.id;
-    lastId = Math.max(lastId, message.id);
-  }
+  for (const message of fresh) seen.add(message.id);
   list.append(...fresh.map(messageElement));
   if (atBottom || fresh.some((m) => m.message_type !== "incoming")) list.scrollTop = list.scrollHeight;
   return fresh;
