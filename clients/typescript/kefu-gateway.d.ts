@@ -832,8 +832,6 @@ export interface Operations {
       201: unknown;
       400: ErrorBody;
       404: ErrorBody;
-      413: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
     };
   };
@@ -849,7 +847,6 @@ export interface Operations {
       400: ErrorBody;
       404: ErrorBody;
       413: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
     };
   };
@@ -865,7 +862,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -882,7 +878,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1082,7 +1077,6 @@ export interface Operations {
       403: ErrorBody;
       404: ErrorBody;
       409: ErrorBody;
-      413: ErrorBody;
       422: ErrorBody;
       424: ErrorBody;
       500: ErrorBody;
@@ -1102,8 +1096,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      413: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1121,7 +1113,6 @@ export interface Operations {
       403: ErrorBody;
       404: ErrorBody;
       409: ErrorBody;
-      413: ErrorBody;
       422: ErrorBody;
       424: ErrorBody;
       500: ErrorBody;
@@ -1141,8 +1132,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      413: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1159,8 +1148,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      413: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1178,7 +1165,6 @@ export interface Operations {
       403: ErrorBody;
       404: ErrorBody;
       409: ErrorBody;
-      413: ErrorBody;
       422: ErrorBody;
       424: ErrorBody;
       500: ErrorBody;
@@ -1199,7 +1185,6 @@ export interface Operations {
       403: ErrorBody;
       404: ErrorBody;
       409: ErrorBody;
-      413: ErrorBody;
       422: ErrorBody;
       424: ErrorBody;
       500: ErrorBody;
@@ -1242,7 +1227,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1259,7 +1243,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1276,7 +1259,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1293,7 +1275,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1330,7 +1311,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1347,7 +1327,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1390,7 +1369,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1407,7 +1385,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1823,8 +1800,6 @@ export interface Operations {
       403: ErrorBody;
       404: ErrorBody;
       409: ErrorBody;
-      413: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1843,7 +1818,6 @@ export interface Operations {
       403: ErrorBody;
       404: ErrorBody;
       409: ErrorBody;
-      413: ErrorBody;
       422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
@@ -1862,7 +1836,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      413: ErrorBody;
       422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
@@ -1882,7 +1855,6 @@ export interface Operations {
       403: ErrorBody;
       404: ErrorBody;
       409: ErrorBody;
-      413: ErrorBody;
       422: ErrorBody;
       424: ErrorBody;
       500: ErrorBody;
@@ -1926,7 +1898,6 @@ export interface Operations {
       403: ErrorBody;
       404: ErrorBody;
       409: ErrorBody;
-      413: ErrorBody;
       422: ErrorBody;
       424: ErrorBody;
       500: ErrorBody;
@@ -1947,7 +1918,6 @@ export interface Operations {
       403: ErrorBody;
       404: ErrorBody;
       409: ErrorBody;
-      413: ErrorBody;
       422: ErrorBody;
       424: ErrorBody;
       500: ErrorBody;
@@ -1967,8 +1937,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      413: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -2046,8 +2014,6 @@ export interface Operations {
       204: null;
       401: ErrorBody;
       403: ErrorBody;
-      413: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -2126,8 +2092,6 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
-      413: ErrorBody;
-      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -2360,7 +2324,6 @@ export interface Operations {
       403: ErrorBody;
       404: ErrorBody;
       409: ErrorBody;
-      413: ErrorBody;
       422: ErrorBody;
       424: ErrorBody;
       500: ErrorBody;

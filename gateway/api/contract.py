@@ -8,7 +8,7 @@ document served at /schema/openapi.json (gateway.api.docs_ui serves it):
 - errors: every operation lists the statuses it can answer, each in the real envelope
   (`ErrorBody`: `{"error": {"code", "message", ...}}`) with its stable codes as examples and
   `Retry-After` where a retry can help. Most come from rules read off the route (auth on /api/v1,
-  404 for a path id, 422 for input, 413 for a body and 400 for one that is not JSON, 424/502/503
+  404 for a path id, 422 for a query or body, 413 for a body and 400 for one that is not JSON, 424/502/503
   and the platform's refusals for a handler that takes `channels`, 503 overloaded from admission);
   what a handler raises itself is `RAISES`, keyed by operation id (tests/api/test_openapi.py walks
   the handlers' code to keep it complete);
@@ -121,11 +121,9 @@ def answers_of(path: str, method: str, handler: HTTPRouteHandler, op: dict[str, 
         found.append(SHED)  # admission sheds /api/v1 before a key is checked
     if "{" in path:
         found.append(NOT_FOUND)
-    if write:
-        found.append(TOO_LARGE)
-    if op.get("requestBody"):
-        found.append(BAD_BODY)
-    if op.get("parameters") or op.get("requestBody") or write:
+    if op.get("requestBody"):  # a handler without one never reads a body (uploads raise their own)
+        found += [BAD_BODY, TOO_LARGE, INVALID]
+    if any(p.get("in") == "query" for p in op.get("parameters", [])):
         found.append(INVALID)
     if api and "channels" in handler.parsed_fn_signature.parameters:  # it calls a platform
         found += PLATFORM
