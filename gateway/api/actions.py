@@ -19,7 +19,6 @@ from gateway.api import assigning, render
 from gateway.api.actor import current_actor
 from gateway.api.assigning import ActionResult, Assign, apply_change, refuse_if_resolved
 from gateway.api.auth import SECURITY
-from gateway.api.errors import platform_responses
 from gateway.api.schemas import MessageOut
 from gateway.api.sending import SendMessage, queue_reply
 from gateway.channels.base import EventCodes, OutboundMessage, UpgradesService, require
@@ -79,7 +78,7 @@ class ActionController(Controller):
         the customer in the order they were accepted."""
         return await queue_reply(request, conversation_id, data, db, jobs)
 
-    @post("/{conversation_id:int}/assign", status_code=200, responses=platform_responses())
+    @post("/{conversation_id:int}/assign", status_code=200)
     async def assign(
         self, request: Request, conversation_id: int, data: Assign, channels: ChannelPool, db: Database
     ) -> ActionResult:
@@ -90,7 +89,7 @@ class ActionController(Controller):
         agent_not_servicer for an agent the directory does not list in this inbox."""
         return await assigning.assign(db, channels, conversation_id, data, current_actor(request))
 
-    @post("/{conversation_id:int}/handover", status_code=200, responses=platform_responses())
+    @post("/{conversation_id:int}/handover", status_code=200)
     async def handover(
         self, request: Request, conversation_id: int, data: Handover, channels: ChannelPool, db: Database
     ) -> ActionResult:
@@ -105,7 +104,7 @@ class ActionController(Controller):
             db, channel_id, conversation_id, change, by, action="conversation.handed_over", detail=detail
         )
 
-    @post("/{conversation_id:int}/resolve", status_code=200, responses=platform_responses())
+    @post("/{conversation_id:int}/resolve", status_code=200)
     async def resolve(
         self, request: Request, conversation_id: int, channels: ChannelPool, db: Database
     ) -> ActionResult:
@@ -134,7 +133,7 @@ class ActionController(Controller):
         channel, ref, _ = await _platform(channels, db, conversation_id)
         await require(channel, TypingIndicator, "show a typing indicator").typing(ref, data.on)  # type: ignore[type-abstract]  # protocol class as type[T] (python/mypy#4717)
 
-    @post("/{conversation_id:int}/upgrade-service", status_code=200, responses=platform_responses())
+    @post("/{conversation_id:int}/upgrade-service", status_code=200)
     async def upgrade_service(
         self, request: Request, conversation_id: int, data: UpgradeService, channels: ChannelPool, db: Database
     ) -> dict[str, Any]:

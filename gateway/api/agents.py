@@ -18,7 +18,6 @@ from litestar.status_codes import HTTP_201_CREATED
 from gateway.api import listing, render
 from gateway.api.actor import audited
 from gateway.api.auth import SECURITY
-from gateway.api.errors import platform_responses
 from gateway.api.listing import CursorParam, Limit
 from gateway.api.schemas import (
     AgentList,
@@ -78,7 +77,7 @@ class AgentController(Controller):
             members = await directory.memberships(session, [agent.id])
         return render.agent_out(agent, members.get(agent.id, []))
 
-    @post("/", status_code=HTTP_201_CREATED, responses=platform_responses())
+    @post("/", status_code=HTTP_201_CREATED)
     async def create_agent(
         self, request: Request, data: MpAgentCreate, box: SecretBox, channels: ChannelPool, db: Database
     ) -> AgentOut:
@@ -98,7 +97,7 @@ class AgentController(Controller):
             members = await directory.memberships(session, [agent.id])
             return render.agent_out(agent, members[agent.id])
 
-    @patch("/{agent_id:int}", responses=platform_responses())
+    @patch("/{agent_id:int}")
     async def update_agent(
         self, request: Request, agent_id: int, data: MpAgentUpdate, channels: ChannelPool, db: Database
     ) -> AgentOut:
@@ -113,7 +112,7 @@ class AgentController(Controller):
             members = await directory.memberships(session, [agent.id])
             return render.agent_out(agent, members.get(agent.id, []))
 
-    @delete("/{agent_id:int}", status_code=200, responses=platform_responses())
+    @delete("/{agent_id:int}", status_code=200)
     async def delete_agent(self, request: Request, agent_id: int, channels: ChannelPool, db: Database) -> AgentOut:
         """MP: kfaccount/del. The row stays with status "deleted" so past messages keep their sender."""
         adapter, source_id = await self._adapter(channels, db, agent_id)
@@ -124,7 +123,7 @@ class AgentController(Controller):
             await audited(session, request, "agent.deleted", subject_type="agent", subject_id=agent_id)
             return render.agent_out(agent, [])
 
-    @post("/{agent_id:int}/invite", status_code=200, responses=platform_responses())
+    @post("/{agent_id:int}/invite", status_code=200)
     async def invite_agent(
         self, request: Request, agent_id: int, data: MpAgentInvite, channels: ChannelPool, db: Database
     ) -> AgentOut:
@@ -139,7 +138,7 @@ class AgentController(Controller):
             members = await directory.memberships(session, [agent.id])
             return render.agent_out(agent, members.get(agent.id, []))
 
-    @post("/sync", status_code=200, responses=platform_responses())
+    @post("/sync", status_code=200)
     async def sync_directory(self, data: DirectorySync, channels: ChannelPool, db: Database) -> DirectorySynced:
         """Read the channel's inboxes and agents from the platform (WeCom account/list + servicer/list,
         MP getkflist + getonlinekflist) into the tables: new rows added, statuses and memberships

@@ -7,11 +7,9 @@ from collections.abc import Callable
 import httpx
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components
-from litestar.types.internal_types import PathParameterDefinition
 
 import gateway
 from gateway.api import (
@@ -41,6 +39,8 @@ from gateway.api import (
 )
 from gateway.api.admission import AdmissionMiddleware
 from gateway.api.auth import SECURITY_SCHEMES, ApiKeyMiddleware
+from gateway.api.contract import operation_id
+from gateway.api.docs_ui import render_plugins
 from gateway.api.errors import EXCEPTION_HANDLERS
 from gateway.api.nul import refuse_nul
 from gateway.api.requests import RequestMiddleware
@@ -122,19 +122,10 @@ def create_app(
             components=Components(security_schemes=SECURITY_SCHEMES),
             use_handler_docstrings=True,  # each handler's docstring is its operation's description
             operation_id_creator=operation_id,
+            render_plugins=render_plugins("/schema"),  # the finished document, Swagger UI served locally
         ),
     )
     return app
-
-
-def operation_id(
-    route_handler: HTTPRouteHandler, http_method: str, path_components: list[str | PathParameterDefinition]
-) -> str:
-    """Stable operation ids for generated clients: the handler's name in camelCase (listConversations)."""
-    head, *rest = route_handler.handler_name.strip("_").split("_")
-    name = head + "".join(word.capitalize() for word in rest)
-    # a handler that serves several methods (the callback's GET URL check and POST) gets one id each
-    return name + http_method.capitalize() if len(route_handler.http_methods) > 1 else name
 
 
 def _dependencies(runtime: Runtime) -> dict[str, Provide]:

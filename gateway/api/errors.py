@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from msgspec import Struct
 from sqlalchemy.exc import DBAPIError
@@ -41,27 +40,6 @@ class ErrorDetail(Struct, kw_only=True):
 
 class ErrorBody(Struct, kw_only=True):
     error: ErrorDetail
-
-
-# what a call that reaches a platform can answer besides success (docs/errors.md)
-PLATFORM_ANSWERS = {
-    404: "not_found, platform_not_found",
-    409: "conversation_ended, agent_unavailable, served_by_another_agent, state_transition_refused, "
-    "invitation_conflict, already_exists, … (the platform's state refuses it)",
-    422: "validation_error, agent_not_servicer, upgrade_target_not_configured, invalid_media, "
-    "invalid_wechat_id, platform_invalid_argument, … (errcode and message say what to change)",
-    424: "channel_misconfigured: the channel's credentials, IP allow-list or API permissions",
-    502: "platform_unreachable (Retry-After) or platform_error (an errcode the gateway does not know)",
-    503: "platform_busy, platform_rate_limited (Retry-After)",
-}
-
-
-def platform_responses() -> dict[int, ResponseSpec]:
-    """OpenAPI `responses` for a handler that calls a platform: the statuses of docs/errors.md."""
-    return {
-        status: ResponseSpec(data_container=ErrorBody, description=text, generate_examples=False)
-        for status, text in PLATFORM_ANSWERS.items()
-    }
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

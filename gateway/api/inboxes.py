@@ -18,7 +18,6 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from gateway.api import listing, render
 from gateway.api.auth import SECURITY
-from gateway.api.errors import platform_responses
 from gateway.api.listing import CursorParam, Limit
 from gateway.api.schemas import (
     ContactWayCreate,
@@ -96,7 +95,7 @@ class InboxController(Controller):
             inbox, _ = await directory.get_inbox(session, inbox_id)
         return render.inbox_out(inbox)
 
-    @post("/", status_code=HTTP_201_CREATED, responses=platform_responses())
+    @post("/", status_code=HTTP_201_CREATED)
     async def create_inbox(self, data: InboxCreate, box: SecretBox, channels: ChannelPool, db: Database) -> InboxOut:
         """WeCom: create a kf account (account/add, avatar uploaded as temporary media)."""
         async with db.sessions() as session:
@@ -110,7 +109,7 @@ class InboxController(Controller):
             )
             return render.inbox_out(inbox)
 
-    @patch("/{inbox_id:int}", responses=platform_responses())
+    @patch("/{inbox_id:int}")
     async def rename_inbox(self, inbox_id: int, data: InboxUpdate, channels: ChannelPool, db: Database) -> InboxOut:
         """WeCom: account/update with the new name."""
         adapter, source_id = await self._adapter(channels, db, inbox_id)
@@ -121,7 +120,7 @@ class InboxController(Controller):
             inbox.updated_at = utcnow()
             return render.inbox_out(inbox)
 
-    @delete("/{inbox_id:int}", status_code=200, responses=platform_responses())
+    @delete("/{inbox_id:int}", status_code=200)
     async def delete_inbox(self, inbox_id: int, channels: ChannelPool, db: Database) -> InboxOut:
         """WeCom: account/del. The row stays, disabled, with its conversations and messages."""
         adapter, source_id = await self._adapter(channels, db, inbox_id)
@@ -132,7 +131,7 @@ class InboxController(Controller):
             inbox.updated_at = utcnow()
             return render.inbox_out(inbox)
 
-    @post("/{inbox_id:int}/contact-ways", status_code=HTTP_201_CREATED, responses=platform_responses())
+    @post("/{inbox_id:int}/contact-ways", status_code=HTTP_201_CREATED)
     async def create_contact_way(
         self, inbox_id: int, data: ContactWayCreate, channels: ChannelPool, db: Database
     ) -> ContactWayOut:
@@ -148,7 +147,7 @@ class InboxController(Controller):
             await directory.add_contact_way(session, inbox, msgspec.structs.asdict(way))
         return way
 
-    @post("/{inbox_id:int}/agents", status_code=200, responses=platform_responses())
+    @post("/{inbox_id:int}/agents", status_code=200)
     async def add_servicers(
         self, inbox_id: int, data: ServicersAdd, channels: ChannelPool, db: Database
     ) -> ServicerResults:
@@ -169,7 +168,7 @@ class InboxController(Controller):
                 results.append(ServicerResult(userid=userid, errcode=code, agent_id=agent_id))
         return ServicerResults(data=results)
 
-    @delete("/{inbox_id:int}/agents/{agent_id:int}", status_code=204, responses=platform_responses())
+    @delete("/{inbox_id:int}/agents/{agent_id:int}", status_code=204)
     async def remove_servicer(self, inbox_id: int, agent_id: int, channels: ChannelPool, db: Database) -> None:
         """WeCom: servicer/del for this agent's userid; the membership row goes."""
         async with db.sessions() as session:

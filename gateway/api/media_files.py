@@ -22,7 +22,7 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from gateway.api.auth import SECURITY
-from gateway.api.errors import ErrorBody, error_body
+from gateway.api.errors import error_body
 from gateway.api.ranges import ByteRange, Unsatisfiable, content_disposition, etag_matches, parse_range
 from gateway.db.engine import Database
 from gateway.db.models import Media
@@ -43,18 +43,10 @@ def _file(description: str) -> ResponseSpec:
     )
 
 
-def _error(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=ErrorBody, description=description, generate_examples=False)
-
-
-RESPONSES = {
+RESPONSES = {  # its error answers: gateway.api.contract_table.RAISES
     200: _file("the whole file, in its own type"),
     206: _file("the bytes of the one `Range` (Content-Range)"),
     304: ResponseSpec(data_container=None, description="If-None-Match matched the ETag"),
-    404: _error("media_not_found"),
-    409: _error("media_pending, media_failed, variant_failed"),
-    410: _error("media_expired"),
-    416: _error("range_not_satisfiable (Content-Range: bytes */size)"),
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from litestar import MediaType, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import select, text
 
 from gateway.channels.advice import channel_warnings
@@ -20,8 +21,13 @@ from gateway.db.types import utcnow
 from gateway.metrics import Metrics
 from gateway.outbound.jobs import queue_depth
 
+# the probes' own body, not the error envelope: {"status": "error", "database": ..., "warnings": [...]}
+NOT_READY = ResponseSpec(
+    data_container=dict[str, Any], description="the database does not answer (readyz: or its schema is behind)"
+)
 
-@get("/healthz", tags=["ops"])
+
+@get("/healthz", tags=["ops"], responses={503: NOT_READY})
 async def healthz(db: Database) -> Response[dict[str, Any]]:
     """Liveness: the process answers and reaches its database (no authentication)."""
     try:
@@ -37,7 +43,7 @@ def _head(url: str) -> str | None:
     return migrate.head_revision(url)
 
 
-@get("/readyz", tags=["ops"])
+@get("/readyz", tags=["ops"], responses={503: NOT_READY})
 async def readyz(db: Database) -> Response[dict[str, Any]]:
     """200 when the database answers and its schema is at the code's migration head, else 503.
     `warnings` lists what an operator should fix (e.g. MP channels whose callback bodies are not signed)."""

@@ -27,7 +27,6 @@ from litestar import Request, post
 
 from gateway.api.actor import current_actor
 from gateway.api.auth import SECURITY
-from gateway.api.errors import platform_responses
 from gateway.api.inbox_schemas import Reopened
 from gateway.channels.base import ConversationRef
 from gateway.channels.pool import ChannelPool
@@ -58,7 +57,6 @@ class Plan:
     status_code=200,
     tags=["actions"],
     security=SECURITY,
-    responses=platform_responses(),
 )
 async def reopen_conversation(
     request: Request[Any, Any, Any], conversation_id: int, db: Database, channels: ChannelPool

@@ -34,6 +34,8 @@ from gateway.outbound import replies
 from gateway.outbound.jobs import JobRunner
 
 IDEMPOTENCY_WAIT = 10.0  # seconds a repeat waits for the first request with its key to finish
+# the column holds 256 characters, an operator's key with its "operator:<id>:" prefix too
+IDEMPOTENCY_KEY_MAX = 200
 MEDIA_TYPES = ("image", "voice", "video", "file", "mpnews")  # types whose `media_id` a `media` part may carry
 
 
@@ -85,6 +87,10 @@ async def queue_reply(
     """Queue `data` (202), honouring `Idempotency-Key` (README): repeats, even concurrent ones, get the
     first answer; a request that failed stored nothing, so its key may be used again."""
     key = request.headers.get("idempotency-key")
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
+        raise InvalidRequest(
+            f"Idempotency-Key is longer than {IDEMPOTENCY_KEY_MAX} characters", field="Idempotency-Key"
+        )
     actor = current_actor(request)
     # keys are scoped per API key; an operator's are kept apart under a prefix of their own
     scoped_key = f"operator:{actor.id}:{key}" if actor.operator_id is not None else (key or "")

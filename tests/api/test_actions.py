@@ -49,6 +49,24 @@ async def test_send_is_queued_then_delivered_and_idempotent(sim_api) -> None:
     assert [m["status"] for m in thread if m["message_type"] == "outgoing"] == ["sent"]
 
 
+async def test_an_idempotency_key_past_its_documented_length_is_422_not_500(sim_api) -> None:
+    """The column holds 256 characters (an operator's key with a prefix): the bound is checked first,
+    on PostgreSQL too, where an over-long value would otherwise fail in SQL."""
+    conversation_id, _, _ = await wecom_conversation(sim_api)
+    url = f"/api/v1/conversations/{conversation_id}/messages"
+    too_long = await sim_api.post(url, json={"content": "x"}, headers={"Idempotency-Key": "k" * 201})
+    assert too_long.status_code == 422
+    assert too_long.json()["error"] == {
+        "code": "validation_error",
+        "message": "Idempotency-Key is longer than 200 characters",
+        "field": "Idempotency-Key",
+    }
+    longest = await sim_api.post(url, json={"content": "x"}, headers={"Idempotency-Key": "k" * 200})
+    assert longest.status_code == 202
+    again = await sim_api.post(url, json={"content": "x"}, headers={"Idempotency-Key": "k" * 200})
+    assert again.json()["id"] == longest.json()["id"]
+
+
 async def test_policy_refusal_is_409_with_reason_and_no_platform_call(sim_api) -> None:
     conversation_id, _, _ = await wecom_conversation(sim_api)
     for n in range(5):

@@ -166,8 +166,17 @@ async def test_openapi_declares_bearer_auth_on_api_routes(api: Api) -> None:
     api_ops = [(path, op) for path, item in spec["paths"].items() if path.startswith("/api/v1") for op in item.values()]
     assert len(api_ops) >= 20
     # an API key or an operator's session on every route but sign-in, which is open
-    guarded = [op for path, op in api_ops if path != "/api/v1/auth/sign-in"]
-    assert all(op.get("security") == [{"BearerAuth": []}, {"SessionCookie": []}] for op in guarded)
+    guarded = [
+        (method, op)
+        for path, item in spec["paths"].items()
+        if path.startswith("/api/v1/") and path != "/api/v1/auth/sign-in"
+        for method, op in item.items()
+    ]
+    session = {"SessionCookie": []}
+    assert all(op.get("security") == [{"BearerAuth": []}, session] for method, op in guarded if method == "get")
+    # a write with the cookie also needs the session's X-CSRF-Token
+    writes = [op for method, op in guarded if method != "get"]
+    assert writes and all(op["security"] == [{"BearerAuth": []}, {**session, "CsrfToken": []}] for op in writes)
     assert spec["paths"]["/api/v1/auth/sign-in"]["post"]["security"] == [{}]
     assert all(
         "security" not in op
