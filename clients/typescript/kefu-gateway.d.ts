@@ -16,6 +16,7 @@ export interface AgentLink {
 
 export interface AgentList {
   data: AgentOut[];
+  next_cursor: string | null;
 }
 
 export interface AgentOut {
@@ -55,6 +56,7 @@ export interface ApiKeyCreated {
 
 export interface ApiKeyList {
   data: ApiKeyOut[];
+  next_cursor: string | null;
 }
 
 export interface ApiKeyOut {
@@ -99,7 +101,7 @@ export interface CannedOut {
 
 export interface CannedPage {
   data: CannedOut[];
-  next_after: string | null;
+  next_cursor: string | null;
 }
 
 export interface CannedPatch {
@@ -123,6 +125,7 @@ export interface ChannelHealthOut {
 
 export interface ChannelList {
   data: ChannelOut[];
+  next_cursor: string | null;
 }
 
 export interface ChannelOut {
@@ -183,7 +186,7 @@ export interface ContactOut {
 
 export interface ContactPage {
   data: ContactOut[];
-  next_after: number | null;
+  next_cursor: string | null;
 }
 
 export interface ContactPatch {
@@ -262,7 +265,7 @@ export interface DeliveryOut {
 
 export interface DeliveryPage {
   data: DeliveryOut[];
-  next_before: number | null;
+  next_cursor: string | null;
 }
 
 export interface DirectorySync {
@@ -305,8 +308,9 @@ export interface EventOut {
 
 export interface EventPage {
   data: EventOut[];
-  next_after: number;
+  next_cursor: string;
   has_more: boolean;
+  next_after: number;
 }
 
 export interface EventReply {
@@ -338,6 +342,7 @@ export interface InboxCreate {
 
 export interface InboxList {
   data: InboxOut[];
+  next_cursor: string | null;
 }
 
 export interface InboxMembership {
@@ -377,6 +382,7 @@ export interface LabelCreate {
 
 export interface LabelList {
   data: LabelOut[];
+  next_cursor: string | null;
 }
 
 export interface LabelOut {
@@ -455,7 +461,8 @@ export interface MessageOut {
 
 export interface MessagePage {
   data: MessageOut[];
-  has_more: boolean;
+  next_cursor: string | null;
+  newer_cursor: string;
 }
 
 export interface MpAgentCreate {
@@ -485,6 +492,7 @@ export interface OperatorCreate {
 
 export interface OperatorList {
   data: OperatorOut[];
+  next_cursor: string | null;
 }
 
 export interface OperatorOut {
@@ -623,6 +631,7 @@ export interface WebhookCreated {
 
 export interface WebhookList {
   data: WebhookOut[];
+  next_cursor: string | null;
 }
 
 export interface WebhookOut {
@@ -1357,6 +1366,27 @@ export interface Operations {
       503: ErrorBody;
     };
   };
+  /** Get message */
+  getMessage: {
+    method: "GET";
+    path: "/api/v1/conversations/{conversation_id}/messages/{message_id}";
+    pathParams: {
+      conversation_id: number;
+      message_id: number;
+    };
+    query: {
+      include_raw?: boolean;
+    };
+    responses: {
+      200: MessageOut;
+      401: ErrorBody;
+      403: ErrorBody;
+      404: ErrorBody;
+      422: ErrorBody;
+      500: ErrorBody;
+      503: ErrorBody;
+    };
+  };
   /** Get operator */
   getOperator: {
     method: "GET";
@@ -1474,6 +1504,8 @@ export interface Operations {
       channel_id?: number | null;
       inbox_id?: number | null;
       status?: string | null;
+      cursor?: string | null;
+      limit?: number;
     };
     responses: {
       200: AgentList;
@@ -1490,6 +1522,8 @@ export interface Operations {
     path: "/api/v1/api-keys";
     query: {
       include_revoked?: boolean;
+      cursor?: string | null;
+      limit?: number;
     };
     responses: {
       200: ApiKeyList;
@@ -1506,7 +1540,7 @@ export interface Operations {
     path: "/api/v1/canned_responses";
     query: {
       q?: string | null;
-      after?: string | null;
+      cursor?: string | null;
       limit?: number;
     };
     responses: {
@@ -1525,6 +1559,8 @@ export interface Operations {
     query: {
       kind?: "wecom" | "mp" | null;
       enabled?: boolean | null;
+      cursor?: string | null;
+      limit?: number;
     };
     responses: {
       200: ChannelList;
@@ -1541,7 +1577,7 @@ export interface Operations {
     path: "/api/v1/contacts";
     query: {
       q?: string | null;
-      after?: number | null;
+      cursor?: string | null;
       limit?: number;
     };
     responses: {
@@ -1590,7 +1626,7 @@ export interface Operations {
     };
     query: {
       status?: "pending" | "delivered" | "failed" | null;
-      before?: number | null;
+      cursor?: string | null;
       limit?: number;
     };
     responses: {
@@ -1608,7 +1644,8 @@ export interface Operations {
     method: "GET";
     path: "/api/v1/events";
     query: {
-      after?: number;
+      cursor?: string | null;
+      after?: number | null;
       limit?: number;
       types?: string[] | null;
     };
@@ -1627,6 +1664,8 @@ export interface Operations {
     path: "/api/v1/inboxes";
     query: {
       channel_id?: number | null;
+      cursor?: string | null;
+      limit?: number;
     };
     responses: {
       200: InboxList;
@@ -1641,10 +1680,15 @@ export interface Operations {
   listLabels: {
     method: "GET";
     path: "/api/v1/labels";
+    query: {
+      cursor?: string | null;
+      limit?: number;
+    };
     responses: {
       200: LabelList;
       401: ErrorBody;
       403: ErrorBody;
+      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1657,9 +1701,9 @@ export interface Operations {
       conversation_id: number;
     };
     query: {
-      before?: number | null;
-      after?: number | null;
+      cursor?: string | null;
       limit?: number;
+      direction?: "older" | "newer" | null;
       include_raw?: boolean;
     };
     responses: {
@@ -1676,10 +1720,15 @@ export interface Operations {
   listOperators: {
     method: "GET";
     path: "/api/v1/operators";
+    query: {
+      cursor?: string | null;
+      limit?: number;
+    };
     responses: {
       200: OperatorList;
       401: ErrorBody;
       403: ErrorBody;
+      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -1688,10 +1737,15 @@ export interface Operations {
   listWebhooks: {
     method: "GET";
     path: "/api/v1/webhooks";
+    query: {
+      cursor?: string | null;
+      limit?: number;
+    };
     responses: {
       200: WebhookList;
       401: ErrorBody;
       403: ErrorBody;
+      422: ErrorBody;
       500: ErrorBody;
       503: ErrorBody;
     };
@@ -2023,6 +2077,7 @@ export interface Operations {
     method: "GET";
     path: "/api/v1/events/stream";
     query: {
+      cursor?: string | null;
       after?: number | null;
       types?: string[] | null;
     };
