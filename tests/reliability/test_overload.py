@@ -25,14 +25,13 @@ from tests.scale.cluster import AsgiServer, free_port
 
 READERS, STREAMS, SECONDS = 120, 8, 6.0
 CALLBACKS = 30
-# The platform's deadline for a message push (MP and WeCom give it 5 s, then retry, then drop it).
-# Unprotected, callbacks starved behind REST (1 answer in 46 s); protected, they answer in a few
-# hundred ms on an idle 2-core box. The assertion is the platform's promise, not a speed target:
-# this machine's other load must not fail it (speed is measured in tests/bench).
-DEADLINE = 5.0
+# WeCom gives its URL check 1 s (message pushes get 5 s). Unprotected, callbacks starved behind
+# REST (1 answer in 46 s); protected, they answer in a few hundred ms on an idle 2-core box. The
+# bound is the platform's, which this test holds the gateway to under load (issue #18).
+DEADLINE = 1.0
 
 
-async def test_callbacks_answer_within_the_platform_deadline_while_rest_sheds_load(rig: Rig) -> None:
+async def test_callbacks_answer_within_a_second_while_rest_sheds_load(rig: Rig) -> None:
     h = rig.h
     admission, streams = h.runtime.admission, h.runtime.streams
     admission.limit, admission.queue, admission.timeout = 4, 8, 0.5
