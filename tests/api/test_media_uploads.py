@@ -131,7 +131,7 @@ async def test_an_image_reused_in_replies_is_one_row_and_one_file(vault: SimApi,
 async def test_an_upload_cached_without_a_copy_gets_one_when_reused(vault: SimApi) -> None:
     h = vault.h
     assert h is not None
-    channel_id, conversation = await conversation_with_a_customer(vault)
+    _, conversation = await conversation_with_a_customer(vault)
     await send_upload(vault, conversation, "image", "photo.png", PNG, "image/png")
     async with h.db.session() as session:  # as an upload cached before the vault kept uploads
         await session.execute(update(Media).values(path=None, variants={}))
