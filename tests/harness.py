@@ -8,9 +8,12 @@ start the gateway's sync and job loops and watch messages flow.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -162,17 +165,11 @@ async def harness(
     world.config.callback_timeout = 5.0
     sim_app = create_simulator_app(world)
     sim_http = httpx.AsyncClient(transport=httpx.ASGITransport(sim_app), base_url=SIM)
-    settings = test_settings(db.url, secret_key, **sync)
-    if media_dir is not None:
-        settings = Settings(
-            database=settings.database,
-            secret_key=settings.secret_key,
-            server=settings.server,
-            sync=settings.sync,
-            security=settings.security,
-            media_dir=media_dir,
-            log_json=False,
-        )
+    scratch = tempfile.TemporaryDirectory(prefix="kgw-media-") if media_dir is None else None
+    # the vault (inbound downloads, kept uploads) in a directory of its own, never the working directory
+    settings = dataclasses.replace(
+        test_settings(db.url, secret_key, **sync), media_dir=Path(scratch.name if scratch else media_dir)
+    )
     runtime = Runtime(settings, db=db, http_client=sim_http)
     runtime.callbacks.clock = world.now  # callbacks are signed on the simulator's clock (tests move it)
     app = create_app(settings, runtime=runtime, background=False)
@@ -196,3 +193,5 @@ async def harness(
         await runtime.stop()
         await client.aclose()
         await sim_http.aclose()
+        if scratch is not None:
+            scratch.cleanup()

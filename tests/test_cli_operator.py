@@ -1,5 +1,6 @@
 """`kefu-gateway operator …` as a user runs it (real subprocesses): create (password from stdin and
-from the prompt, asked twice), list, set-password, deactivate; bad input exits 1 and writes nothing."""
+from the prompt, asked twice), list, set-password, deactivate; bad input (and deactivating the last
+admin) exits 1 and writes nothing."""
 
 from __future__ import annotations
 
@@ -75,6 +76,9 @@ def test_operator_commands(tmp_path: Path) -> None:
     gone = run("operator", "deactivate", "2", env=env)
     assert gone.returncode == 0 and "bo@example.com deactivated" in gone.stdout
     assert run("operator", "deactivate", "nobody@example.com", env=env).returncode == 1
+    last = run("operator", "deactivate", "ana@example.com", env=env)  # the only admin: refused, one line
+    assert last.returncode == 1 and last.stdout == ""
+    assert last.stderr.startswith("error: last_admin: ") and last.stderr.count("\n") == 1
 
     operators, audited_after = asyncio.run(_rows(sqlite_url))
     assert [o.email for o in operators] == ["ana@example.com", "bo@example.com"]

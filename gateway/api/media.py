@@ -5,14 +5,22 @@ video or file); a `thumb` upload answers the `thumb_media_id` that link, video, 
 miniprogram replies need (MP uploads it as its own thumb type, WeCom as an image). The same
 bytes uploaded again within the platform's lifetime reuse the cached media_id instead of a
 second upload.
+
+The bytes are kept in the media vault as inbound media are (content-addressed under
+GATEWAY_MEDIA_DIR, a thumbnail of an image, an MP3 of a voice): the replies that name the
+media_id show it as their `attachment`, served by `GET /api/v1/media/{id}`. One row per upload
+is shared by all those replies, and identical bytes are one file on disk.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import anyio
 from litestar import Request, post
 from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
@@ -25,6 +33,7 @@ from gateway.db.repositories import media as media_repo
 from gateway.db.types import utcnow
 from gateway.domain import ChannelKind
 from gateway.errors import InvalidRequest, PayloadTooLarge
+from gateway.inbound.vault import keep, sniff_mime
 
 KINDS = ("image", "voice", "video", "file", "thumb")
 LIFETIME = timedelta(days=3) - timedelta(minutes=30)  # keep a margin before the platform forgets it
@@ -47,7 +56,9 @@ class MediaUploaded(Struct, kw_only=True):
     security=SECURITY,
     request_max_body_size=MAX_UPLOAD + 64 * 1024,
 )
-async def upload_media(channel_id: int, request: Request, channels: ChannelPool, db: Database) -> MediaUploaded:
+async def upload_media(
+    channel_id: int, request: Request, channels: ChannelPool, db: Database, media_dir: Path
+) -> MediaUploaded:
     """Multipart form: `type` (image | voice | video | file | thumb) and `file`. Platform limits apply
     (WeCom: image ≤10 MB jpg/png, voice ≤2 MB amr, video ≤10 MB mp4, file ≤20 MB)."""
     form = await read_form(request, "the body must be multipart/form-data with `type` and `file`", field="file")
@@ -58,7 +69,7 @@ async def upload_media(channel_id: int, request: Request, channels: ChannelPool,
         raise InvalidRequest("a file part named `file` is required", field="file")
     content = await read_upload(upload, "file")
     return await store_upload(
-        channels, db, channel_id, kind, upload.filename or f"upload.{kind}", content, upload.content_type
+        channels, db, media_dir, channel_id, kind, upload.filename or f"upload.{kind}", content, upload.content_type
     )
 
 
@@ -85,17 +96,23 @@ async def read_upload(part: UploadFile, name: str) -> bytes:
 async def store_upload(
     channels: ChannelPool,
     db: Database,
+    media_dir: Path,
     channel_id: int,
     kind: str,
     filename: str,
     content: bytes,
     content_type: str | None,
 ) -> MediaUploaded:
-    """Upload `content` as temporary media of `kind` (or reuse the cached upload of the same bytes)."""
+    """Upload `content` as temporary media of `kind` (or reuse the cached upload of the same bytes),
+    its bytes kept in the vault under `media_dir`."""
     digest = hashlib.sha256(content).hexdigest()
     async with db.sessions() as session:
         cached = await media_repo.cached_upload(session, channel_id, digest, kind, utcnow())
     if cached is not None:
+        if not cached.path or not await anyio.Path(cached.path).is_file():  # cached before uploads were kept
+            kept = await _keep(media_dir, content, content_type, filename)
+            async with db.session() as session:
+                await media_repo.keep_cached_upload(session, cached.id, kept)
         return MediaUploaded(
             media_id=cached.source_media_id or "",
             type=kind,
@@ -108,11 +125,17 @@ async def store_upload(
     wecom_thumb = kind == "thumb" and channel.kind == ChannelKind.WECOM
     platform_kind = "image" if wecom_thumb else kind  # WeCom's thumb_media_id is an image
     media_id = await channel.upload_media(platform_kind, filename, content, content_type or "application/octet-stream")
+    kept = await _keep(media_dir, content, content_type, filename)  # after the platform took it: no orphan file
     expires_at = utcnow() + LIFETIME
     async with db.session() as session:
-        await media_repo.remember_upload(
-            session, channel_id, media_id, kind, digest, len(content), content_type, filename, expires_at
-        )
+        await media_repo.remember_upload(session, channel_id, media_id, kind, kept, filename, expires_at)
     return MediaUploaded(
         media_id=media_id, type=kind, sha256=digest, size=len(content), expires_at=expires_at, reused=False
     )
+
+
+async def _keep(media_dir: Path, content: bytes, content_type: str | None, filename: str) -> media_repo.Kept:
+    """The bytes in the vault with their variants (disk and CPU work, in a worker thread)."""
+    mime = sniff_mime(content, content_type, filename)
+    stored, variants = await asyncio.to_thread(keep, media_dir, content, mime)
+    return media_repo.Kept(path=str(stored.path), sha256=stored.sha256, size=stored.size, mime=mime, variants=variants)

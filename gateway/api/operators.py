@@ -130,14 +130,18 @@ class OperatorController(Controller):
     async def update_operator(
         self, request: Request, operator_id: int, data: OperatorUpdate, db: Database
     ) -> OperatorOut:
-        """Change an operator's name, role, active flag or password; deactivating ends their sessions."""
+        """Change an operator's name, role, active flag or password; deactivating ends their sessions.
+        409 last_admin: demoting or deactivating the last active admin."""
         async with db.session() as session:
             row = await repo.get_operator(session, operator_id)
+            role = row.role if isinstance(data.role, UnsetType) else repo.check_role(data.role)
+            active = row.active if isinstance(data.active, UnsetType) else data.active
+            await repo.keep_an_admin(session, row, role=role, active=active)  # before any change: it locks
             changed: dict[str, object] = {}
             if not isinstance(data.name, UnsetType):
                 row.name = changed["name"] = repo.check_name(data.name)
             if not isinstance(data.role, UnsetType):
-                row.role = changed["role"] = repo.check_role(data.role)
+                row.role = changed["role"] = role
             if not isinstance(data.password, UnsetType):
                 await repo.set_password(session, row, data.password)
                 changed["password"] = "changed"  # never the password itself

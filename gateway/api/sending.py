@@ -9,6 +9,7 @@ a reply that would be refused costs no upload.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -27,6 +28,7 @@ from gateway.channels.send_specs import SPECS, canonical
 from gateway.channels.sendspec import validate
 from gateway.db.engine import Database
 from gateway.db.repositories import audit, idempotency
+from gateway.db.repositories import media as media_repo
 from gateway.db.repositories.operators import linked_agent
 from gateway.domain import ChannelKind
 from gateway.errors import IdempotencyKeyBusy, IdempotencyKeyReused, InvalidRequest, ReplyNotAllowed
@@ -120,7 +122,8 @@ async def queue_reply(
             subject_id=message.id,
             detail={"conversation_id": conversation_id, "content_type": message.content_type},
         )
-        out = render.message_out(message)
+        media = await media_repo.for_messages(session, [message])  # an uploaded file is served at once
+        out = render.message_out(message, attachment=render.attachment_out(message, media.get(message.id)))
         if key and not await idempotency.remember(
             session, actor.api_key_id, scoped_key, digest, 202, msgspec.to_builtins(out)
         ):
@@ -154,7 +157,12 @@ async def _as_operator(
     request_max_body_size=2 * MAX_UPLOAD + 64 * 1024,
 )
 async def send_with_upload(
-    conversation_id: int, request: Request[Any, Any, Any], db: Database, channels: ChannelPool, jobs: JobRunner
+    conversation_id: int,
+    request: Request[Any, Any, Any],
+    db: Database,
+    channels: ChannelPool,
+    jobs: JobRunner,
+    media_dir: Path,
 ) -> Response[MessageOut]:
     """A reply and its media in one request. Multipart form: `message` (the JSON body of
     `POST …/messages`, without the ids the files stand for), `media` (the file of an image, voice,
@@ -192,7 +200,7 @@ async def send_with_upload(
         content = contents[name]
         kind = "thumb" if name == "thumb" else ("image" if content_type == "mpnews" else content_type)
         uploaded = await store_upload(
-            channels, db, channel.id, kind, part.filename or f"{name}.{kind}", content, part.content_type
+            channels, db, media_dir, channel.id, kind, part.filename or f"{name}.{kind}", content, part.content_type
         )
         ids["media_id" if name == "media" else "thumb_media_id"] = uploaded.media_id
     return await queue_reply(request, conversation_id, msgspec.structs.replace(data, **ids), db, jobs)

@@ -87,17 +87,15 @@ class SignInController(Controller):
         answers the operator and the CSRF token. 401 invalid_credentials, 429 too_many_attempts."""
         email = data.email.strip().lower()[:256]
         address = request.client.host if request.client else ""
-        async with db.sessions() as session:
-            wait = await signins.retry_after(session, email, address)
+        async with db.session() as session:  # counted before the password is checked: concurrent
+            wait = await signins.admit(session, email, address)  # attempts cannot pass the limit
             operator = await repo.by_email(session, email)
         if wait is not None:
             raise TooManyAttempts("too many failed sign-ins; wait before trying again", retry_after=wait)
         stored = operator.password_hash if operator is not None else None
         good = await asyncio.to_thread(verify_password, stored, data.password)
         if operator is None or not good or not operator.active:
-            async with db.session() as session:
-                await signins.record_failure(session, email, address)
-            raise InvalidCredentials("wrong email or password")
+            raise InvalidCredentials("wrong email or password")  # admit() counted it already
         async with db.session() as session:
             operator = await repo.get_operator(session, operator.id)
             if needs_rehash(operator.password_hash):

@@ -122,12 +122,14 @@ def set_password(who: str, password_stdin: bool) -> None:
 @operator.command("deactivate")
 @click.argument("who")
 def deactivate(who: str) -> None:
-    """Deactivate WHO (id or email): they cannot sign in and their sessions end at once."""
+    """Deactivate WHO (id or email): they cannot sign in and their sessions end at once.
+    The last active admin cannot be deactivated (make another admin first)."""
     from gateway.db.repositories import audit
     from gateway.db.repositories import operators as repo
 
     async def work(session: Any) -> Any:
         row = await _find(session, who)
+        await repo.keep_an_admin(session, row, role=row.role, active=False)  # exit 1: error: last_admin: …
         await repo.set_active(session, row, False)
         await audit.record(session, _cli_actor(), "operator.deactivated", subject_type="operator", subject_id=row.id)
         return row

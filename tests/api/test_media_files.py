@@ -264,26 +264,6 @@ async def test_only_files_under_the_vault_are_served(vault: SimApi, tmp_path: Pa
         assert b"not media" not in answer.content
 
 
-async def test_a_reply_with_an_uploaded_image_points_to_its_upload(vault: SimApi) -> None:
-    h = vault.h
-    assert h is not None
-    channel_id = await h.wecom_channel()
-    kf = (await h.driver.wecom_add_kf_account(CORP))["open_kfid"]
-    customer = (await h.driver.wecom_add_customer(CORP))["external_userid"]
-    await h.driver.wecom_customer_send(CORP, kf, customer, content="a picture please")
-    await h.sync_all()
-    files = {"file": ("photo.png", PNG, "image/png")}
-    uploaded = await vault.post(f"/api/v1/channels/{channel_id}/media", data={"type": "image"}, files=files)
-    conversation = (await vault.get("/api/v1/conversations")).json()["data"][0]["id"]
-    body = {"content_type": "image", "media_id": uploaded.json()["media_id"]}
-    assert (await vault.post(f"/api/v1/conversations/{conversation}/messages", json=body)).status_code == 202
-    found = await attachment(vault)
-    assert found["kind"] == "image" and found["size"] == len(PNG) and found["filename"] == "photo.png"
-    assert found["status"] == "unavailable"  # the upload is cached by its platform id; no copy is kept
-    kept = await vault.get(found["url"])
-    assert kept.status_code == 404 and kept.json()["error"]["code"] == "media_not_found"
-
-
 async def test_a_page_of_media_messages_loads_its_media_in_one_query(vault: SimApi) -> None:
     h = vault.h
     assert h is not None

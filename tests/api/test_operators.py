@@ -39,17 +39,17 @@ async def test_admins_manage_operators_and_no_answer_or_log_carries_a_password(
     caplog.set_level(logging.DEBUG, logger="gateway")
     made = await api.post(
         "/api/v1/operators",
-        json={"email": " Ana@Example.COM", "name": "Ana", "password": "a long password 1", "role": "admin"},
+        json={"email": " Ana@Example.COM", "name": "Ana", "password": "a long password 1", "role": "agent"},
         as_="admin",
     )
     assert made.status_code == 201, made.text
     ana = made.json()
-    assert ana | {"email": "ana@example.com", "role": "admin", "active": True, "agents": []} == ana
+    assert ana | {"email": "ana@example.com", "role": "agent", "active": True, "agents": []} == ana
     assert "password" not in ana
     listed = (await api.get("/api/v1/operators", as_="admin")).json()["data"]
     assert [o["email"] for o in listed] == ["ana@example.com"]
-    renamed = await api.patch(f"/api/v1/operators/{ana['id']}", json={"name": "Ana B", "role": "agent"}, as_="admin")
-    assert renamed.status_code == 200 and renamed.json() | {"name": "Ana B", "role": "agent"} == renamed.json()
+    renamed = await api.patch(f"/api/v1/operators/{ana['id']}", json={"name": "Ana B", "role": "admin"}, as_="admin")
+    assert renamed.status_code == 200 and renamed.json() | {"name": "Ana B", "role": "admin"} == renamed.json()
     assert (await api.get(f"/api/v1/operators/{ana['id']}", as_="admin")).json()["name"] == "Ana B"
     assert (await api.get("/api/v1/operators/999", as_="admin")).status_code == 404
     # write keys are not admins
@@ -66,7 +66,7 @@ async def test_admins_manage_operators_and_no_answer_or_log_carries_a_password(
             for e in await session.scalars(select(AuditEntry).order_by(AuditEntry.id))
         ]
     assert [a[:2] for a in actions] == [("operator.created", "api_key"), ("operator.updated", "api_key")]
-    assert actions[1][2] == {"name": "Ana B", "role": "agent"}
+    assert actions[1][2] == {"name": "Ana B", "role": "admin"}
 
 
 @pytest.mark.parametrize(

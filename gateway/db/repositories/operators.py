@@ -2,7 +2,8 @@
 
 Emails are stored lower-cased and must look like an address; roles are `agent` or `admin`.
 Deactivating an operator (or changing the password) ends every session they hold. An operator
-links to at most one platform agent per channel, and an agent to at most one operator.
+links to at most one platform agent per channel, and an agent to at most one operator. The last
+active admin cannot be demoted or deactivated (409 last_admin): nobody could then manage the rest.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ class AgentLinked(Conflict):
     """The platform agent belongs to another operator, or the operator has one on that channel."""
 
     code = "agent_already_linked"
+
+
+class LastAdmin(Conflict):
+    """The change would leave no active admin (nobody could manage operators, channels or keys)."""
+
+    code = "last_admin"
 
 
 def normalize_email(email: str) -> str:
@@ -89,6 +96,27 @@ async def set_password(session: AsyncSession, operator: Operator, password: str)
     """A new hash; every session of the operator ends (a stolen cookie stops working)."""
     operator.password_hash = hash_password(password)
     await end_sessions(session, operator.id)
+
+
+async def keep_an_admin(session: AsyncSession, operator: Operator, *, role: str, active: bool) -> None:
+    """Refuse (409 last_admin) making `operator` (role, active) when they are the last active admin.
+
+    Call it before changing the row. The active admins' rows are locked (FOR UPDATE, in id order so
+    two callers never deadlock): of two concurrent demotions, the second waits for the first to
+    commit, then no longer counts the first admin and is refused. SQLite serializes writers anyway
+    (BEGIN IMMEDIATE)."""
+    if role == "admin" and active:
+        return
+    admins = list(
+        await session.scalars(
+            select(Operator.id)
+            .where(Operator.role == "admin", Operator.active.is_(True))
+            .order_by(Operator.id)
+            .with_for_update()
+        )
+    )
+    if admins == [operator.id]:
+        raise LastAdmin(f"operator {operator.id} is the last active admin; make another admin first")
 
 
 async def set_active(session: AsyncSession, operator: Operator, active: bool) -> None:

@@ -16,10 +16,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db.people import Operator, OperatorSession, SignInFailure
+from gateway.db.repositories.util import is_postgres
 from gateway.db.types import utcnow
 
 TOUCH_INTERVAL = timedelta(minutes=1)  # last_seen_at is written at most this often per session
@@ -111,6 +112,26 @@ async def end_session(session: AsyncSession, session_id: int) -> None:
 
 
 # --------------------------------------------------------------------------- failed sign-ins
+
+
+async def admit(session: AsyncSession, email: str, ip: str) -> int | None:
+    """Check the limit and count this attempt as a failure in one serialized step, before the password
+    is verified: the seconds to wait (refused, nothing written), or None (go on; a good password then
+    clears the email's failures, this one with them). Checking first and counting after the slow
+    verification would let concurrent attempts all pass the check: 20 at once would get 20 guesses.
+    On PostgreSQL the email's and the address's advisory locks serialize it (taken in a fixed order,
+    so two attempts never deadlock); SQLite's write transaction (BEGIN IMMEDIATE) already does."""
+    if is_postgres(session):
+        for key in sorted({_lock_id("email", email), _lock_id("ip", ip)}):
+            await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": key})
+    wait = await retry_after(session, email, ip)
+    if wait is None:
+        await record_failure(session, email, ip)
+    return wait
+
+
+def _lock_id(kind: str, value: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"sign-in:{kind}:{value}".encode()).digest()[:8], "big", signed=True)
 
 
 async def retry_after(session: AsyncSession, email: str, ip: str, now: datetime | None = None) -> int | None:
