@@ -696,6 +696,7 @@ export type ErrorCode =
   | "invalid_wechat_id"
   | "invitation_conflict"
   | "label_exists"
+  | "last_admin"
   | "media_expired"
   | "media_failed"
   | "media_not_found"
@@ -2296,6 +2297,7 @@ export interface Operations {
       401: ErrorBody;
       403: ErrorBody;
       404: ErrorBody;
+      409: ErrorBody;
       413: ErrorBody;
       422: ErrorBody;
       500: ErrorBody;

@@ -24,7 +24,7 @@ from gateway.db.repositories.canned import ShortCodeTaken
 from gateway.db.repositories.directory import DELETED
 from gateway.db.repositories.labels import LabelExists, UnknownLabel
 from gateway.db.repositories.notes import InvalidNote, NoteTooLong
-from gateway.db.repositories.operators import AgentLinked, EmailTaken
+from gateway.db.repositories.operators import AgentLinked, EmailTaken, LastAdmin
 from gateway.db.repositories.reading import MessageNotInConversation, UnknownOperator
 from gateway.db.repositories.reopen import ConversationNotResolved, ConversationSuperseded
 from gateway.domain import (
@@ -134,7 +134,7 @@ RAISES: Mapping[str, tuple[_Raised, ...]] = {
     "signIn": (InvalidCredentials, Answer.of(TooManyAttempts, retry=True), NotFound),
     "me": (NotFound,),
     "createOperator": (EmailTaken, WeakPassword),
-    "updateOperator": (WeakPassword,),
+    "updateOperator": (WeakPassword, LastAdmin),
     "linkAgent": (AgentLinked,),
     "createChannel": (ApiBaseNotAllowed, *CALLBACK),
     "updateChannel": (ApiBaseNotAllowed, SecretReentryRequired, Conflict, *CALLBACK),
