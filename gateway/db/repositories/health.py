@@ -106,8 +106,9 @@ async def sync_lags(session: AsyncSession, now: datetime) -> list[StreamLag]:
     )
     out = []
     for channel_id, stream, callback_at, pulled_at in rows:
+        assert callback_at is not None  # the WHERE
+        since = callback_at if pulled_at is None else pulled_at
         waiting = pulled_at is None or callback_at > pulled_at
-        since = pulled_at if pulled_at is not None else callback_at
         seconds = max(0.0, (now - since).total_seconds()) if waiting else 0.0
         out.append(StreamLag(channel_id, stream, seconds, callback_at, pulled_at))
     return out
