@@ -13,7 +13,7 @@ from gateway.db import views
 from gateway.db.models import Agent, ApiKey, Channel, Conversation, Inbox, InboxAgent
 from gateway.db.people import CannedResponse, Label
 from gateway.db.repositories.browse import Context
-from gateway.db.views import (  # the shared renderers: REST answers and event payloads
+from gateway.db.views import (
     PREVIEW_CHARS,
     attachment_out,
     contact_out,
@@ -25,6 +25,27 @@ from gateway.db.views import (  # the shared renderers: REST answers and event p
 )
 from gateway.outbound.policy import Decision
 from gateway.settings import Settings
+
+# with the renderers gateway.db.views shares with the event payloads (controllers call render.*)
+__all__ = [
+    "PREVIEW_CHARS",
+    "agent_out",
+    "apikey_out",
+    "attachment_out",
+    "callback_base",
+    "canned_out",
+    "channel_out",
+    "contact_out",
+    "conversation_out",
+    "event_code_out",
+    "identity_out",
+    "inbox_out",
+    "label_out",
+    "last_message_out",
+    "message_out",
+    "policy_out",
+    "preview",
+]
 
 
 def callback_base(settings: Settings) -> str:
@@ -112,19 +133,6 @@ def policy_out(decision: Decision) -> s.ReplyPolicy:
 def conversation_out(row: Conversation, ctx: Context, policy: Decision | None = None) -> s.ConversationOut:
     """gateway.db.views.conversation_out, with the reply policy a single GET adds."""
     return views.conversation_out(row, ctx, policy_out(policy) if policy is not None else None)
-
-
-__all__ = [
-    "PREVIEW_CHARS",
-    "attachment_out",
-    "contact_out",
-    "conversation_out",
-    "event_code_out",
-    "identity_out",
-    "last_message_out",
-    "message_out",
-    "preview",
-]
 
 
 def label_out(row: Label) -> ib.LabelOut:
