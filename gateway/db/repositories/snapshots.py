@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import views
-from gateway.db.models import Contact, Conversation, Message
+from gateway.db.models import Conversation, Message
 from gateway.db.repositories import feed
 from gateway.db.repositories.browse import conversation_context
 from gateway.db.repositories.contacts import list_identities
@@ -67,15 +67,16 @@ async def embed(session: AsyncSession, events: Sequence[Any]) -> None:
         )
         conversations = {c.id: c for c in found_c}
     ctx = await conversation_context(session, conversations.values())
-    contact_ids = {c.contact_id for c in conversations.values()}
+    contact_ids = sorted({c.contact_id for c in conversations.values()})
     contacts: dict[int, dict[str, Any]] = {}
-    if contact_ids:
-        rows = await session.scalars(
-            select(Contact).where(Contact.id.in_(contact_ids)).execution_options(populate_existing=True)
-        )
+    if contact_ids:  # the rows conversation_context loaded; their identities and labels besides
         identities = await list_identities(session, contact_ids)
         labels = await labels_of_contacts(session, contact_ids)
-        contacts = {c.id: _plain(views.contact_out(c, identities, labels[c.id])) for c in rows}
+        contacts = {
+            cid: _plain(views.contact_out(ctx.contacts[cid], identities, labels[cid]))
+            for cid in contact_ids
+            if cid in ctx.contacts
+        }
     media = await for_messages(session, list(messages.values())) if messages else {}
     rendered: dict[int, dict[str, Any]] = {c.id: _plain(views.conversation_out(c, ctx)) for c in conversations.values()}
     for e in wanted:
