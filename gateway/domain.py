@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -211,3 +211,24 @@ def new_msgid() -> str:
     """Our id for a message we send: WeCom takes ≤32 bytes of [0-9a-zA-Z_-], unique per kf account,
     as the send's idempotency key."""
     return "gw" + secrets.token_hex(12)
+
+
+# WeCom send_msg_on_event codes (docs/platforms.md §2.6): how long each kind lives.
+EVENT_CODE_LIFETIMES = {
+    "welcome": timedelta(seconds=20),
+    "closing": timedelta(seconds=20),
+    "queue": timedelta(hours=48),
+    "taken": timedelta(hours=48),
+}
+SHORTEST_CODE = timedelta(seconds=20)  # a kind we do not know: assume the short lifetime
+
+
+def event_code_expires_at(kind: str | None, issued_at: datetime | None) -> datetime | None:
+    if issued_at is None:
+        return None
+    return issued_at + EVENT_CODE_LIFETIMES.get(kind or "", SHORTEST_CODE)
+
+
+def event_code_expired(kind: str | None, issued_at: datetime | None, now: datetime) -> bool:
+    expires = event_code_expires_at(kind, issued_at)
+    return expires is not None and now >= expires

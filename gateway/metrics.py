@@ -27,6 +27,13 @@ class Metrics:
             ["channel", "stream"],
             registry=r,
         )
+        # the /readyz sync-lag measure: 0 unless a callback announced messages newer than the last pull
+        self.sync_behind = Gauge(
+            "gateway_sync_behind_seconds",
+            "Seconds since a kf account's last successful pull while its callbacks announce more (else 0)",
+            ["channel", "stream"],
+            registry=r,
+        )
         self.job_queue_depth = Gauge(
             "gateway_job_queue_depth", "Pending or running jobs, by kind", ["kind"], registry=r
         )

@@ -65,6 +65,14 @@ class JobSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadinessSettings:
+    """/readyz limits (seconds): beyond them the process answers 503 (README, "Health and readiness")."""
+
+    job_backlog: float = 300.0  # the oldest runnable job has waited longer than this
+    sync_lag: float = 300.0  # a kf account's pull is this far behind its callbacks, or a pull error stands this long
+
+
+@dataclass(frozen=True, slots=True)
 class SecuritySettings:
     """Where admin API keys may point the gateway (docs/security.md). The defaults are production's;
     the demo and the tests relax them for the simulator and local receivers."""
@@ -104,6 +112,7 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
+    readiness: ReadinessSettings = field(default_factory=ReadinessSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     sign_in: SignInSettings = field(default_factory=SignInSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
@@ -149,6 +158,10 @@ class Settings:
                 lease_seconds=_float(env, "GATEWAY_JOB_LEASE_SECONDS", 30.0),
                 send_rate=_float(env, "GATEWAY_SEND_RATE", 20.0),
             ),
+            readiness=ReadinessSettings(
+                job_backlog=_float(env, "GATEWAY_READY_JOB_BACKLOG", 300.0),
+                sync_lag=_float(env, "GATEWAY_READY_SYNC_LAG", 300.0),
+            ),
             security=SecuritySettings(
                 allow_custom_api_base=_bool(env, "GATEWAY_ALLOW_CUSTOM_API_BASE", False),
                 webhook_allow_http=_bool(env, "GATEWAY_WEBHOOK_ALLOW_HTTP", False),
@@ -174,6 +187,8 @@ class Settings:
         )
         if settings.jobs.lease_seconds <= 0:
             raise ConfigError("GATEWAY_JOB_LEASE_SECONDS must be positive")
+        if settings.readiness.job_backlog <= 0 or settings.readiness.sync_lag <= 0:
+            raise ConfigError("GATEWAY_READY_JOB_BACKLOG and GATEWAY_READY_SYNC_LAG must be positive")
         if settings.sign_in.idle <= 0 or settings.sign_in.max_age <= 0:
             raise ConfigError("GATEWAY_SESSION_IDLE and GATEWAY_SESSION_MAX_AGE must be positive")
         limits = settings.limits

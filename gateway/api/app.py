@@ -140,6 +140,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "callbacks": runtime.callbacks,
         "syncer": runtime.syncer,
         "security": runtime.settings.security,  # what admin keys may point the gateway at
+        "readiness": runtime.settings.readiness,  # /readyz limits
         "netguard": runtime.netguard,  # webhook targets
         "sessions": runtime.sessions,
         "sign_in_policy": signin.SignInPolicy(

@@ -12,6 +12,71 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from gateway.db.views import (  # the shapes the REST API and the event payloads share
+    AgentSummary,
+    AttachmentOut,
+    ContactOut,
+    ContactSummary,
+    ConversationOut,
+    EventCodeOut,
+    IdentityOut,
+    InboxSummary,
+    LastMessageOut,
+    MessageOut,
+    ReplyPolicy,
+)
+
+__all__ = [  # with the shapes re-exported from gateway.db.views
+    "AgentList",
+    "AgentOut",
+    "AgentSummary",
+    "ApiKeyCreate",
+    "ApiKeyCreated",
+    "ApiKeyList",
+    "ApiKeyOut",
+    "AttachmentOut",
+    "ChannelCreate",
+    "ChannelHealthOut",
+    "ChannelList",
+    "ChannelOut",
+    "ChannelSecrets",
+    "ChannelSettings",
+    "ChannelUpdate",
+    "ChannelVerified",
+    "ContactMerge",
+    "ContactOut",
+    "ContactPage",
+    "ContactPatch",
+    "ContactSummary",
+    "ContactWayCreate",
+    "ContactWayOut",
+    "ConversationOut",
+    "ConversationPage",
+    "DirectorySync",
+    "DirectorySynced",
+    "EventCodeOut",
+    "IdentityOut",
+    "InboxCreate",
+    "InboxList",
+    "InboxMembership",
+    "InboxOut",
+    "InboxSummary",
+    "InboxUpdate",
+    "LastMessageOut",
+    "MessageOut",
+    "MessagePage",
+    "MpAgentCreate",
+    "MpAgentInvite",
+    "MpAgentUpdate",
+    "ReadIn",
+    "ReadOut",
+    "ReplyPolicy",
+    "ServicerResult",
+    "ServicerResults",
+    "ServicersAdd",
+    "UnreadOut",
+]
+
 Name = Annotated[str, Meta(min_length=1, max_length=128)]
 
 # --------------------------------------------------------------------------- channels
@@ -187,30 +252,6 @@ class DirectorySynced(Struct, kw_only=True):
 # --------------------------------------------------------------------------- contacts
 
 
-class IdentityOut(Struct, kw_only=True):
-    id: int
-    channel_id: int
-    source_id: str  # external_userid / openid
-    unionid: str | None
-    profile: dict[str, Any]
-    created_at: datetime
-
-
-class ContactOut(Struct, kw_only=True):
-    id: int
-    name: str
-    avatar_url: str | None
-    gender: int | None
-    unionid: str | None
-    external_id: str | None
-    attributes: dict[str, Any]
-    merged_into_id: int | None
-    identities: list[IdentityOut]
-    labels: list[str] = msgspec.field(default_factory=list)  # sorted label names
-    created_at: datetime
-    updated_at: datetime
-
-
 class ContactPage(Struct, kw_only=True):
     data: list[ContactOut]
     next_cursor: str | None  # opaque; pass as ?cursor= for the next page; null on the last page
@@ -227,83 +268,6 @@ class ContactMerge(Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 # --------------------------------------------------------------------------- conversations
-
-
-class ContactSummary(Struct, kw_only=True):
-    id: int
-    name: str
-    avatar_url: str | None
-    external_id: str | None
-
-
-class InboxSummary(Struct, kw_only=True):
-    id: int
-    channel_id: int
-    kind: str
-    source_id: str
-    name: str
-
-
-class AgentSummary(Struct, kw_only=True):
-    id: int
-    source_id: str
-    name: str
-    status: str
-
-
-class ReplyPolicy(Struct, kw_only=True):
-    can_reply: bool
-    reason: str | None  # window_closed | quota_exhausted | state_forbids_api
-    detail: str
-    grant: str | None  # which allowance a send would spend: message | event
-    window_closes_at: datetime | None = None  # when allowed: when the last open grant lapses
-    replies_left: int | None = None  # when allowed: sends left across open grants, queued ones counted
-
-
-class EventCodeOut(Struct, kw_only=True):
-    """The WeCom send_msg_on_event code a conversation holds (POST …/event-reply uses it)."""
-
-    code: str
-    kind: str | None  # welcome | queue | taken | closing
-    issued_at: datetime | None
-    expires_at: datetime | None  # welcome and closing codes live 20 s, queue and taken codes 48 h
-    expired: bool  # also: each code works once, and event-reply drops it after use
-
-
-class ConversationOut(Struct, kw_only=True):
-    id: int
-    status: str  # pending | queued | open | resolved
-    platform_state: str | None
-    state_checked_at: datetime | None  # when the platform's session state was last read
-    inbox_id: int
-    contact_id: int
-    assignee_id: int | None
-    last_activity_at: datetime
-    last_incoming_at: datetime | None
-    first_reply_at: datetime | None
-    resolved_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    contact: ContactSummary | None
-    inbox: InboxSummary | None
-    assignee: AgentSummary | None
-    event_code: EventCodeOut | None = None
-    reply_policy: ReplyPolicy | None = None  # on GET /conversations/{id} only
-    operator_id: int | None = None  # the operator (person) assigned
-    waiting_since: datetime | None = None  # the customer's oldest unanswered message; null if none waits
-    unread_count: int | None = None  # for the operator looking; null for an API key without operator_id
-    last_message: LastMessageOut | None = None
-    labels: list[str] = msgspec.field(default_factory=list)
-
-
-class LastMessageOut(Struct, kw_only=True):
-    """A conversation's newest incoming or outgoing message as a list shows it."""
-
-    id: int
-    message_type: str  # incoming | outgoing
-    content_type: str
-    preview: str  # up to 80 characters of text, or a placeholder such as "[image]"
-    created_at: datetime
 
 
 class ReadIn(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -326,42 +290,6 @@ class UnreadOut(Struct, kw_only=True):
 class ConversationPage(Struct, kw_only=True):
     data: list[ConversationOut]
     next_cursor: str | None  # opaque; pass as ?cursor= for the next page; null on the last page
-
-
-class AttachmentOut(Struct, kw_only=True):
-    """The file of an image, voice, video or file message; the URLs need the same key or session."""
-
-    media_id: int | None  # GET /api/v1/media/{media_id}; None while the gateway has no row for it
-    kind: str  # image | voice | video | file
-    mime: str | None
-    size: int | None
-    filename: str | None
-    status: str  # pending | stored | failed | expired | unavailable (an upload the gateway kept no copy of)
-    url: str | None
-    playable_url: str | None = None  # voice: the MP3 a browser plays
-    thumb_url: str | None = None  # image: a JPEG preview, at most 320 px on the long side
-
-
-class MessageOut(Struct, kw_only=True):
-    id: int
-    conversation_id: int
-    inbox_id: int
-    source_id: str | None
-    message_type: str
-    sender_type: str
-    sender_agent_id: int | None
-    content_type: str
-    content: str | None
-    content_attributes: dict[str, Any]
-    status: str
-    error_code: str | None
-    error_message: str | None
-    recalled_at: datetime | None
-    sent_at: datetime | None
-    created_at: datetime
-    raw: dict[str, Any] | None = None  # the platform payload, with ?include_raw=true
-    author: dict[str, Any] | None = None  # notes: who wrote it ({type: operator | api_key, id, name})
-    attachment: AttachmentOut | None = None  # media messages, in message lists
 
 
 class MessagePage(Struct, kw_only=True):

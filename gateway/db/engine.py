@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from gateway.db.repositories import snapshots as _snapshots  # noqa: F401  (event payloads carry their objects)
 from gateway.settings import normalize_database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -7,37 +7,25 @@ Lifetimes (docs/platforms.md §2.6): the welcome and closing codes 20 s, the que
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from gateway.db.types import utcnow
-from gateway.domain import Batch, MessageType
+from gateway.domain import (  # noqa: F401  (event-code lifetimes re-exported: their home is the domain)
+    EVENT_CODE_LIFETIMES,
+    SHORTEST_CODE,
+    Batch,
+    MessageType,
+    event_code_expired,
+    event_code_expires_at,
+)
 from gateway.errors import Conflict
-
-EVENT_CODE_LIFETIMES = {
-    "welcome": timedelta(seconds=20),
-    "closing": timedelta(seconds=20),
-    "queue": timedelta(hours=48),
-    "taken": timedelta(hours=48),
-}
-SHORTEST_CODE = timedelta(seconds=20)  # a kind we do not know: assume the short lifetime
 
 
 class EventCodeExpired(Conflict):
     """The conversation's event code is past its lifetime; the platform would answer 95007."""
 
     code = "event_code_expired"
-
-
-def event_code_expires_at(kind: str | None, issued_at: datetime | None) -> datetime | None:
-    if issued_at is None:
-        return None
-    return issued_at + EVENT_CODE_LIFETIMES.get(kind or "", SHORTEST_CODE)
-
-
-def event_code_expired(kind: str | None, issued_at: datetime | None, now: datetime) -> bool:
-    expires = event_code_expires_at(kind, issued_at)
-    return expires is not None and now >= expires
 
 
 def entry_fields(

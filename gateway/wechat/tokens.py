@@ -19,7 +19,7 @@ from typing import Protocol, TypeGuard
 
 import httpx
 
-from gateway.errors import TransportError
+from gateway.errors import ChannelMisconfigured, PlatformError, TransportError
 from gateway.wechat.errcodes import platform_error
 
 DEFAULT_MARGIN = 300.0  # refresh this many seconds before the platform's expiry
@@ -127,6 +127,23 @@ class _MemorySlot:
         self.tokens[self.key] = token
 
 
+@dataclass(frozen=True, slots=True)
+class FetchOutcome:
+    """How this process's last token fetch for one credential went (what /readyz reports).
+
+    `credential_error`: the platform refused the credentials themselves (ChannelMisconfigured:
+    wrong secret, unknown app id…), which no retry mends; an outage or a rate limit is not one.
+    Never holds the secret or the token.
+    """
+
+    at: float  # the manager's clock (unix seconds)
+    ok: bool
+    credential_error: bool = False
+    code: str | None = None  # the stable error code (docs/errors.md)
+    errcode: int | None = None
+    message: str = ""
+
+
 class TokenManager:
     """Hands out valid tokens; `invalidate` after a token error makes the next `get` refresh."""
 
@@ -147,6 +164,26 @@ class TokenManager:
         self._cache: dict[str, StoredToken] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.refreshes = 0  # platform fetches made by this process
+        self.outcomes: dict[str, FetchOutcome] = {}  # credential key → the last fetch of this process
+
+    def last_fetch(self, credential: Credential) -> FetchOutcome | None:
+        return self.outcomes.get(credential.key)
+
+    async def _fetch(self, credential: Credential, *, force: bool = False) -> tuple[str, int]:
+        try:
+            fetched = await credential.fetch(self.http, force=force)
+        except PlatformError as exc:
+            self.outcomes[credential.key] = FetchOutcome(
+                at=self.clock(),
+                ok=False,
+                credential_error=isinstance(exc, ChannelMisconfigured),
+                code=exc.code,
+                errcode=exc.errcode,
+                message=str(exc)[:300],
+            )
+            raise
+        self.outcomes[credential.key] = FetchOutcome(at=self.clock(), ok=True)
+        return fetched
 
     def _fresh(self, token: StoredToken | None, stale: str | None = None) -> TypeGuard[StoredToken]:
         return token is not None and token.token != stale and token.expires_at - self.margin > self.clock()
@@ -175,10 +212,10 @@ class TokenManager:
             async with self.store.locked(key) as slot:
                 stored = await slot.read()  # another replica may have refreshed while we waited
                 if not self._fresh(stored, stale):
-                    value, expires_in = await credential.fetch(self.http)
+                    value, expires_in = await self._fetch(credential)
                     if value == stale and credential.kind == "mp":
                         # stable_token hands back the same token while it is valid; force a new one
-                        value, expires_in = await credential.fetch(self.http, force=True)
+                        value, expires_in = await self._fetch(credential, force=True)
                     stored = StoredToken(value, self.clock() + expires_in)
                     await slot.write(stored)
                     self.refreshes += 1

@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, any_, bindparam, cast, event, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_session
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.util import await_only
 
 from gateway.db.models import Contact, Conversation, DomainEvent, FeedCounter, SyncCursor
 from gateway.db.repositories import webhooks as webhook_repo
@@ -56,6 +57,21 @@ class CommitWatcher(Protocol):
 
 
 _watchers: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+Embedder = Callable[[AsyncSession, list[Any]], Awaitable[None]]
+_embedders: list[Embedder] = []
+
+
+def embed_objects_with(embedder: Embedder) -> None:
+    """Run `embedder(session, events)` at COMMIT, after the last flush and before the counter lock.
+
+    gateway.db.repositories.snapshots registers itself here (gateway.db.engine imports it), so payloads
+    carry the objects they are about; registered, not imported, because it reads through
+    repositories that write events themselves.
+    """
+    if embedder not in _embedders:
+        _embedders.append(embedder)
 
 
 def watch_commits(watcher: CommitWatcher) -> None:
@@ -134,6 +150,10 @@ def _write_events(session: Session) -> None:
     if not pending:
         return
     events = [e for group, _ in pending for e in group]
+    proxy = async_session(session)  # every gateway writer is an AsyncSession; the hook runs in its greenlet
+    if proxy is not None:
+        for embedder in _embedders:
+            await_only(embedder(proxy, events))
     _lock_referenced(session, events)  # before the counter, like the webhook rows below
     targets = webhook_repo.fan_out_targets(session)  # before the counter: it may wait on a webhook row
     last = session.execute(_take_ids(session, len(events))).scalar_one()
