@@ -185,6 +185,7 @@ def conversation_out(row: Conversation, ctx: Context, policy: Decision | None = 
             kind=inbox[1],
             source_id=inbox[0].source_id,
             name=inbox[0].name,
+            migrating=inbox[0].channel_id in ctx.migrating,
         )
         if inbox
         else None,

@@ -242,6 +242,7 @@ class InboxSummary(Struct, kw_only=True):
     kind: str
     source_id: str
     name: str
+    migrating: bool = False  # its MP channel is in cutover mode: new followers are sent to WeCom kf
 
 
 class AgentSummary(Struct, kw_only=True):

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 
 from gateway.cutover.apply import apply_plan
 from gateway.cutover.invitations import DEFAULT_TEMPLATE
 from gateway.cutover.invite import run_campaign
 from gateway.cutover.plan import propose
+from gateway.cutover.planfile import dump_plan
 from gateway.cutover.report import build_report
 from gateway.db.cutover import CutoverInvitation
 from gateway.db.models import Contact, ContactIdentity, Conversation
 from gateway.db.types import utcnow
 from tests.api.support import make_keys
 from tests.conftest import TEST_SECRET_KEY
-from tests.cutover.support import APPID, CORP, setup
+from tests.cutover.support import APPID, CORP, cli, setup, wire
 from tests.harness import Harness, harness
 
 LINK = re.compile(r"(https?://\S+scene_param=\w+)")
@@ -41,7 +44,9 @@ async def _link_sent_to(h: Harness, openid: str) -> str | None:
     return None
 
 
-async def test_campaign_links_followers_who_enter_and_the_report_counts_them(db) -> None:
+async def test_campaign_links_followers_who_enter_and_the_report_counts_them(
+    db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with harness(db, TEST_SECRET_KEY) as h:
         s = await setup(h)
         plan = (await propose(h.db, h.runtime.channels, s.mp, s.wecom, {"Carol": "bob"})).plan
@@ -76,6 +81,14 @@ async def test_campaign_links_followers_who_enter_and_the_report_counts_them(db)
 
         dry = await run_campaign(h.db, plan, template=DEFAULT_TEMPLATE, dry_run=True)
         assert dict(dry.outcomes) == {"would_send": 2, "opted_out": 1, "window_closed": 1}
+        wire(monkeypatch, h)
+        dump_plan(plan, tmp_path / "plan.yaml")
+        shown = await cli("migrate", "invite", "--plan", str(tmp_path / "plan.yaml"), "--dry-run")
+        assert shown.exit_code == 0, shown.output
+        assert "dry run: 4 followers in scope: 1 opted out, 1 window closed, 2 would send" in shown.stdout
+        assert re.search(r"would send\s*│\s*2", shown.stdout) and "queued" not in shown.stdout  # the summary table
+        unknown = await cli("migrate", "invite", "--plan", str(tmp_path / "plan.yaml"), "--opt-out", "o-nobody")
+        assert unknown.exit_code == 1 and unknown.stderr.count("\n") == 1 and "o-nobody" in unknown.stderr
         assert await _link_sent_to(h, openids["ann"]) is None
 
         limited = await run_campaign(h.db, plan, template="hi {name}: {link}", limit=1, notify=h.runtime.jobs.notify)
