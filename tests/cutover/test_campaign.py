@@ -165,3 +165,39 @@ async def test_campaign_links_followers_who_enter_and_the_report_counts_them(
         assert svg.headers["content-type"].startswith("image/svg+xml") and svg.text.startswith("<svg")
         missing = await h.client.get("/api/v1/migration/report", params={"plan": "nope"}, headers=auth)
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+async def test_campaign_respects_the_reply_quota(db) -> None:
+    """A follower whose open grant has no reply left is not invited until it has one again."""
+    async with harness(db, TEST_SECRET_KEY) as h:
+        s = await setup(h)
+        plan = (await propose(h.db, h.runtime.channels, s.mp, s.wecom, {"Carol": "bob"})).plan
+        await apply_plan(h.db, h.runtime.channels, plan)
+        eve = (await h.driver.mp_add_follower(APPID, unionid="U-eve", nickname="eve"))["openid"]
+        await h.driver.mp_user_text(APPID, eve, "hi")
+
+        async def wrote() -> bool:
+            async with h.db.sessions() as session:
+                return bool(
+                    await session.scalar(select(Conversation.id).where(Conversation.last_incoming_at.is_not(None)))
+                )
+
+        await h.settle(wrote)
+        async with (
+            h.db.session() as session
+        ):  # the agents used the message grant's 5 replies; the follow's grant lapsed
+            await session.execute(
+                update(Conversation).values(replies_since_incoming=5, last_event_at=utcnow() - timedelta(days=3))
+            )
+        used_up = await run_campaign(h.db, plan, template=DEFAULT_TEMPLATE, notify=h.runtime.jobs.notify)
+        assert dict(used_up.outcomes) == {"quota_exhausted": 1}
+        async with h.db.session() as session:
+            await session.execute(update(Conversation).values(replies_since_incoming=4))
+        last_one = await run_campaign(h.db, plan, template=DEFAULT_TEMPLATE, notify=h.runtime.jobs.notify)
+        assert dict(last_one.outcomes) == {"sent": 1}
+
+        async def delivered() -> bool:
+            return await _link_sent_to(h, eve) is not None
+
+        await h.settle(delivered)
+        assert len(await h.driver.deliveries(platform="mp", touser=eve)) == 1
