@@ -161,6 +161,8 @@ async def test_campaign_links_followers_who_enter_and_the_report_counts_them(
         auth = {"Authorization": f"Bearer {keys['read']}"}
         answer = await h.client.get("/api/v1/migration/report", headers=auth)
         assert answer.status_code == 200 and answer.json()["totals"] == totals
+        csv = await h.client.get("/api/v1/migration/report", params={"format": "csv"}, headers=auth)
+        assert csv.headers["content-type"].startswith("text/csv") and csv.text == report.to_csv()
         svg = await h.client.get("/api/v1/migration/report", params={"format": "svg"}, headers=auth)
         assert svg.headers["content-type"].startswith("image/svg+xml") and svg.text.startswith("<svg")
         missing = await h.client.get("/api/v1/migration/report", params={"plan": "nope"}, headers=auth)

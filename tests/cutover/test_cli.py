@@ -52,6 +52,11 @@ async def test_plan_apply_report_through_the_cli(db, tmp_path: Path, monkeypatch
         csv_file, chart = tmp_path / "r.csv", tmp_path / "r.svg"
         report = await cli("migrate", "report", "--csv", str(csv_file), "--chart", str(chart))
         assert report.exit_code == 0 and "in scope" in report.stdout
+        assert (
+            "per MP kf account" in report.stdout
+            and "by day" in report.stdout
+            and "alice@gh_oa → alice" in report.stdout
+        )
         assert csv_file.read_text().splitlines()[0].startswith("section,key,servicer,in_scope")
         assert chart.read_text().startswith("<svg")
 
