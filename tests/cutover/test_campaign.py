@@ -17,7 +17,7 @@ from gateway.cutover.plan import propose
 from gateway.cutover.planfile import dump_plan
 from gateway.cutover.report import build_report
 from gateway.db.cutover import CutoverInvitation
-from gateway.db.models import Contact, ContactIdentity, Conversation
+from gateway.db.models import Contact, ContactIdentity, Conversation, Message
 from gateway.db.types import utcnow
 from tests.api.support import make_keys
 from tests.conftest import TEST_SECRET_KEY
@@ -170,7 +170,8 @@ async def test_campaign_links_followers_who_enter_and_the_report_counts_them(
 
 
 async def test_campaign_respects_the_reply_quota(db) -> None:
-    """A follower whose open grant has no reply left is not invited until it has one again."""
+    """A follower whose open grant has no reply left is not invited until it has one again; an
+    invitation whose send failed is sent again on the next run, one that went out is not."""
     async with harness(db, TEST_SECRET_KEY) as h:
         s = await setup(h)
         plan = (await propose(h.db, h.runtime.channels, s.mp, s.wecom, {"Carol": "bob"})).plan
@@ -203,3 +204,14 @@ async def test_campaign_respects_the_reply_quota(db) -> None:
 
         await h.settle(delivered)
         assert len(await h.driver.deliveries(platform="mp", touser=eve)) == 1
+        again = await run_campaign(h.db, plan, template=DEFAULT_TEMPLATE)
+        assert dict(again.outcomes) == {"already_invited": 1}
+
+        async with h.db.session() as session:  # the send failed for good after all: the next run tries again
+            invitation = await session.scalar(select(CutoverInvitation))
+            await session.execute(update(Message).where(Message.id == invitation.message_id).values(status="failed"))
+            await session.execute(update(Conversation).values(replies_since_incoming=0))
+        retried = await run_campaign(h.db, plan, template=DEFAULT_TEMPLATE, notify=h.runtime.jobs.notify)
+        assert dict(retried.outcomes) == {"sent": 1}
+        async with h.db.sessions() as session:
+            assert (await session.scalar(select(CutoverInvitation))).message_id != invitation.message_id
