@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,11 +17,20 @@ from gateway.commands import run
 
 @asynccontextmanager
 async def open_runtime() -> AsyncIterator[Any]:
-    """The pieces a command needs (database, channel pool, job wake-up); tests replace this."""
+    """The pieces a command needs (database, channel pool, job wake-up); tests replace this.
+
+    First the checks of gateway.commands.precheck (not the demo's key; the database exists and is
+    migrated), so a command run in the wrong place says so in one line and creates no database file.
+    They run in a thread: reading the alembic revision starts its own event loop.
+    """
+    from gateway.commands.precheck import check_database, check_secret_key
     from gateway.runtime import Runtime
     from gateway.settings import get_settings
 
-    runtime = Runtime(get_settings())
+    settings = get_settings()
+    check_secret_key(settings)
+    await asyncio.to_thread(check_database, settings.database.url)
+    runtime = Runtime(settings)
     try:
         yield runtime
     finally:
@@ -118,25 +128,35 @@ def invite_command(
     plan_file: Path, template: str | None, dry_run: bool, limit: int | None, opt_out: tuple[str, ...]
 ) -> None:
     """Send MP followers whose reply window is open their personal WeCom kf link (resumable)."""
+    from rich.progress import Progress
+
     from gateway.cutover.invitations import DEFAULT_TEMPLATE
     from gateway.cutover.invite import run_campaign
     from gateway.cutover.planfile import load_plan
+    from gateway.cutover.views import invite_table
 
     plan = run(_async(load_plan, plan_file))
+    progress = Progress(transient=True)
 
     async def go() -> Any:
         async with open_runtime() as rt:
-            return await run_campaign(
-                rt.db,
-                plan,
-                template=template or DEFAULT_TEMPLATE,
-                dry_run=dry_run,
-                limit=limit,
-                opt_out=opt_out,
-                notify=rt.jobs.notify,
-            )
+            task = progress.add_task("dry run" if dry_run else "inviting", total=None)
+            with progress:
+                return await run_campaign(
+                    rt.db,
+                    plan,
+                    template=template or DEFAULT_TEMPLATE,
+                    dry_run=dry_run,
+                    limit=limit,
+                    opt_out=opt_out,
+                    notify=rt.jobs.notify,
+                    on_follower=lambda _: progress.advance(task),
+                    on_scope=lambda n: progress.update(task, total=n),
+                )
 
     summary = run(go())
+    if summary.outcomes:
+        _console().print(invite_table(summary))
     click.echo(("dry run: " if dry_run else "") + summary.line())
     if summary.outcomes["sent"]:
         click.echo("queued: the gateway's job runner (`kefu-gateway serve`) sends them, paced per channel")

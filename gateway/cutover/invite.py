@@ -85,7 +85,10 @@ async def run_campaign(
     opt_out: Iterable[str] = (),
     notify: Callable[[], None] = lambda: None,
     on_follower: Callable[[str], None] = lambda outcome: None,
+    on_scope: Callable[[int], None] = lambda total: None,
 ) -> InviteSummary:
+    """Invite each follower in scope once; `on_scope` hears how many there are, `on_follower` each
+    outcome (the CLI's progress bar)."""
     check_template(template)
     url = await invite_url(db, plan)
     if dry_run:
@@ -103,9 +106,11 @@ async def run_campaign(
             )
         )
     summary.in_scope = len(followers)
+    on_scope(summary.in_scope)
     for identity_id in followers:
         if limit is not None and summary.outcomes["sent"] + summary.outcomes["would_send"] >= limit:
             summary.outcomes["left_for_later"] += 1
+            on_follower("left_for_later")
             continue
         if identity_id in opted:
             outcome = "opted_out"

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from rich.table import Table
 
 from gateway.cutover.apply import ApplySummary
+from gateway.cutover.invite import InviteSummary
 from gateway.cutover.planfile import Plan
 from gateway.cutover.report import COLUMNS, Report
 
@@ -32,6 +33,16 @@ def apply_table(summary: ApplySummary) -> Table:
         table.add_column(column)
     for change in summary.changes:
         table.add_row(change.step, change.action, change.detail)
+    return table
+
+
+def invite_table(summary: InviteSummary) -> Table:
+    """What happened to each follower in scope, by outcome (sent, would send, opted out, …)."""
+    table = Table(title=f"invitation campaign: {summary.in_scope} followers in scope")
+    table.add_column("outcome")
+    table.add_column("followers", justify="right")
+    for outcome, n in sorted(summary.outcomes.items()):
+        table.add_row(outcome.replace("_", " "), str(n))
     return table
 
 

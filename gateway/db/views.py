@@ -58,6 +58,7 @@ class InboxSummary(Struct, kw_only=True):
     kind: str
     source_id: str
     name: str
+    migrating: bool = False  # its MP channel is in cutover mode: new followers are sent to WeCom kf
 
 
 class AgentSummary(Struct, kw_only=True):
@@ -230,6 +231,7 @@ def conversation_out(row: Conversation, ctx: Context, reply_policy: ReplyPolicy 
             kind=inbox[1],
             source_id=inbox[0].source_id,
             name=inbox[0].name,
+            migrating=inbox[0].channel_id in ctx.migrating,
         )
         if inbox
         else None,

@@ -99,7 +99,14 @@ async def test_filters(api: Api) -> None:
     assert await names("q=_") == set()
     # summaries
     chen = by_contact["Chen Parcelman"]
-    assert chen["inbox"] == {"id": chen["inbox_id"], "channel_id": mp, "kind": "mp", "source_id": "wx1", "name": ""}
+    assert chen["inbox"] == {
+        "id": chen["inbox_id"],
+        "channel_id": mp,
+        "kind": "mp",
+        "source_id": "wx1",
+        "name": "",
+        "migrating": False,
+    }
     assert chen["reply_policy"] is None  # only on the single-conversation read
 
 

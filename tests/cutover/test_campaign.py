@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 
 from gateway.cutover.apply import apply_plan
 from gateway.cutover.invitations import DEFAULT_TEMPLATE
 from gateway.cutover.invite import run_campaign
 from gateway.cutover.plan import propose
+from gateway.cutover.planfile import dump_plan
 from gateway.cutover.report import build_report
 from gateway.db.cutover import CutoverInvitation
-from gateway.db.models import Contact, ContactIdentity, Conversation
+from gateway.db.models import Contact, ContactIdentity, Conversation, Message
 from gateway.db.types import utcnow
 from tests.api.support import make_keys
 from tests.conftest import TEST_SECRET_KEY
-from tests.cutover.support import APPID, CORP, setup
+from tests.cutover.support import APPID, CORP, cli, setup, wire
 from tests.harness import Harness, harness
 
 LINK = re.compile(r"(https?://\S+scene_param=\w+)")
@@ -41,7 +44,9 @@ async def _link_sent_to(h: Harness, openid: str) -> str | None:
     return None
 
 
-async def test_campaign_links_followers_who_enter_and_the_report_counts_them(db) -> None:
+async def test_campaign_links_followers_who_enter_and_the_report_counts_them(
+    db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with harness(db, TEST_SECRET_KEY) as h:
         s = await setup(h)
         plan = (await propose(h.db, h.runtime.channels, s.mp, s.wecom, {"Carol": "bob"})).plan
@@ -76,6 +81,14 @@ async def test_campaign_links_followers_who_enter_and_the_report_counts_them(db)
 
         dry = await run_campaign(h.db, plan, template=DEFAULT_TEMPLATE, dry_run=True)
         assert dict(dry.outcomes) == {"would_send": 2, "opted_out": 1, "window_closed": 1}
+        wire(monkeypatch, h)
+        dump_plan(plan, tmp_path / "plan.yaml")
+        shown = await cli("migrate", "invite", "--plan", str(tmp_path / "plan.yaml"), "--dry-run")
+        assert shown.exit_code == 0, shown.output
+        assert "dry run: 4 followers in scope: 1 opted out, 1 window closed, 2 would send" in shown.stdout
+        assert re.search(r"would send\s*│\s*2", shown.stdout) and "queued" not in shown.stdout  # the summary table
+        unknown = await cli("migrate", "invite", "--plan", str(tmp_path / "plan.yaml"), "--opt-out", "o-nobody")
+        assert unknown.exit_code == 1 and unknown.stderr.count("\n") == 1 and "o-nobody" in unknown.stderr
         assert await _link_sent_to(h, openids["ann"]) is None
 
         limited = await run_campaign(h.db, plan, template="hi {name}: {link}", limit=1, notify=h.runtime.jobs.notify)
@@ -148,7 +161,57 @@ async def test_campaign_links_followers_who_enter_and_the_report_counts_them(db)
         auth = {"Authorization": f"Bearer {keys['read']}"}
         answer = await h.client.get("/api/v1/migration/report", headers=auth)
         assert answer.status_code == 200 and answer.json()["totals"] == totals
+        csv = await h.client.get("/api/v1/migration/report", params={"format": "csv"}, headers=auth)
+        assert csv.headers["content-type"].startswith("text/csv") and csv.text == report.to_csv()
         svg = await h.client.get("/api/v1/migration/report", params={"format": "svg"}, headers=auth)
         assert svg.headers["content-type"].startswith("image/svg+xml") and svg.text.startswith("<svg")
         missing = await h.client.get("/api/v1/migration/report", params={"plan": "nope"}, headers=auth)
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+async def test_campaign_respects_the_reply_quota(db) -> None:
+    """A follower whose open grant has no reply left is not invited until it has one again; an
+    invitation whose send failed is sent again on the next run, one that went out is not."""
+    async with harness(db, TEST_SECRET_KEY) as h:
+        s = await setup(h)
+        plan = (await propose(h.db, h.runtime.channels, s.mp, s.wecom, {"Carol": "bob"})).plan
+        await apply_plan(h.db, h.runtime.channels, plan)
+        eve = (await h.driver.mp_add_follower(APPID, unionid="U-eve", nickname="eve"))["openid"]
+        await h.driver.mp_user_text(APPID, eve, "hi")
+
+        async def wrote() -> bool:
+            async with h.db.sessions() as session:
+                return bool(
+                    await session.scalar(select(Conversation.id).where(Conversation.last_incoming_at.is_not(None)))
+                )
+
+        await h.settle(wrote)
+        async with (
+            h.db.session() as session
+        ):  # the agents used the message grant's 5 replies; the follow's grant lapsed
+            await session.execute(
+                update(Conversation).values(replies_since_incoming=5, last_event_at=utcnow() - timedelta(days=3))
+            )
+        used_up = await run_campaign(h.db, plan, template=DEFAULT_TEMPLATE, notify=h.runtime.jobs.notify)
+        assert dict(used_up.outcomes) == {"quota_exhausted": 1}
+        async with h.db.session() as session:
+            await session.execute(update(Conversation).values(replies_since_incoming=4))
+        last_one = await run_campaign(h.db, plan, template=DEFAULT_TEMPLATE, notify=h.runtime.jobs.notify)
+        assert dict(last_one.outcomes) == {"sent": 1}
+
+        async def delivered() -> bool:
+            return await _link_sent_to(h, eve) is not None
+
+        await h.settle(delivered)
+        assert len(await h.driver.deliveries(platform="mp", touser=eve)) == 1
+        again = await run_campaign(h.db, plan, template=DEFAULT_TEMPLATE)
+        assert dict(again.outcomes) == {"already_invited": 1}
+
+        async with h.db.session() as session:  # the send failed for good after all: the next run tries again
+            invitation = await session.scalar(select(CutoverInvitation))
+            await session.execute(update(Message).where(Message.id == invitation.message_id).values(status="failed"))
+            await session.execute(update(Conversation).values(replies_since_incoming=0))
+        retried = await run_campaign(h.db, plan, template=DEFAULT_TEMPLATE, notify=h.runtime.jobs.notify)
+        assert dict(retried.outcomes) == {"sent": 1}
+        async with h.db.sessions() as session:
+            assert (await session.scalar(select(CutoverInvitation))).message_id != invitation.message_id

@@ -6,62 +6,25 @@ and the in-process simulator, through the same `open_runtime` seam the real comm
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 
 from gateway.cli import main
-from gateway.commands import cutover as commands
-from gateway.db.engine import Database
-from gateway.runtime import Runtime
 from tests.conftest import TEST_SECRET_KEY
-from tests.cutover.support import CORP, setup
-from tests.harness import SIM, Harness, harness
-from tests.harness import test_settings as gateway_settings
-
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:  # click ≥ 8.2 keeps stderr apart already
-        return CliRunner()
-
-
-def _wire(monkeypatch: pytest.MonkeyPatch, h: Harness) -> None:
-    @asynccontextmanager
-    async def open_runtime() -> AsyncIterator[Any]:
-        db = Database(h.db.url)
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(h.sim_app), base_url=SIM)
-        runtime = Runtime(gateway_settings(h.db.url, TEST_SECRET_KEY), db=db, http_client=http)
-        try:
-            yield runtime
-        finally:
-            await runtime.stop()
-            await http.aclose()
-            await db.dispose()
-
-    monkeypatch.setattr(commands, "open_runtime", open_runtime)
-
-
-async def _cli(*args: str) -> Result:
-    return await asyncio.to_thread(_runner().invoke, main, list(args))
+from tests.cutover.support import CORP, cli, runner, setup, wire
+from tests.harness import harness
 
 
 async def test_plan_apply_report_through_the_cli(db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async with harness(db, TEST_SECRET_KEY, start=False) as h:
         s = await setup(h)
-        _wire(monkeypatch, h)
+        wire(monkeypatch, h)
         mapping = tmp_path / "mapping.yaml"
         mapping.write_text("Carol: bob\n")
         out = tmp_path / "plan.yaml"
-        planned = await _cli(
+        planned = await cli(
             "migrate", "plan", "--mp-channel", str(s.mp), "--wecom-channel", str(s.wecom),
             "--mapping", str(mapping), "--out", str(out),
         )  # fmt: skip
@@ -69,55 +32,60 @@ async def test_plan_apply_report_through_the_cli(db, tmp_path: Path, monkeypatch
         assert "k3@gh_oa" in planned.stdout and "mp_invite" in planned.stdout
         assert yaml.safe_load(out.read_text())["servicers"][1]["servicer"] == "bob"
 
-        dry = await _cli("migrate", "apply", str(out), "--dry-run")
+        dry = await cli("migrate", "apply", str(out), "--dry-run")
         assert dry.exit_code == 0 and "would change 7" in dry.stdout
-        first = await _cli("migrate", "apply", str(out))
+        first = await cli("migrate", "apply", str(out))
         assert first.exit_code == 0 and "changed 7, unchanged 0" in first.stdout
-        again = await _cli("migrate", "apply", str(out))
+        again = await cli("migrate", "apply", str(out))
         assert again.exit_code == 0 and "changed 0, unchanged 7" in again.stdout and "nothing to do" in again.stdout
         assert len([a for a in (await h.driver.wecom_corp(CORP))["kf_accounts"] if a["name"] == "oa"]) == 1
 
-        invite = await _cli("migrate", "invite", "--plan", str(out), "--dry-run")
+        invite = await cli("migrate", "invite", "--plan", str(out), "--dry-run")
         assert invite.exit_code == 0 and "0 followers in scope" in invite.stdout
-        on = await _cli("migrate", "cutover", "--mp-channel", str(s.mp), "on", "--plan", str(out))
+        on = await cli("migrate", "cutover", "--mp-channel", str(s.mp), "on", "--plan", str(out))
         assert on.exit_code == 0 and "cutover mode on" in on.stdout
-        no_link = await _cli(
+        no_link = await cli(
             "migrate", "cutover", "--mp-channel", str(s.mp), "on", "--plan", str(out), "--template", "hi"
         )
         assert no_link.exit_code == 1 and no_link.stderr.count("\n") == 1 and "{link}" in no_link.stderr
 
         csv_file, chart = tmp_path / "r.csv", tmp_path / "r.svg"
-        report = await _cli("migrate", "report", "--csv", str(csv_file), "--chart", str(chart))
+        report = await cli("migrate", "report", "--csv", str(csv_file), "--chart", str(chart))
         assert report.exit_code == 0 and "in scope" in report.stdout
+        assert (
+            "per MP kf account" in report.stdout
+            and "by day" in report.stdout
+            and "→ bob" in report.stdout  # k3@gh_oa → bob (narrow terminal: wrapped)
+        )
         assert csv_file.read_text().splitlines()[0].startswith("section,key,servicer,in_scope")
         assert chart.read_text().startswith("<svg")
 
-        wrong = await _cli("migrate", "plan", "--mp-channel", str(s.wecom), "--wecom-channel", str(s.wecom),
+        wrong = await cli("migrate", "plan", "--mp-channel", str(s.wecom), "--wecom-channel", str(s.wecom),
                            "--out", str(tmp_path / "never.yaml"))  # fmt: skip
         assert wrong.exit_code == 1 and "is a wecom channel, not mp" in wrong.stderr
         assert wrong.stderr.count("\n") == 1 and not (tmp_path / "never.yaml").exists()
         unknown = tmp_path / "unknown.yaml"
         unknown.write_text("dave@gh_oa: bob\n")
-        refused = await _cli("migrate", "plan", "--mp-channel", str(s.mp), "--wecom-channel", str(s.wecom),
+        refused = await cli("migrate", "plan", "--mp-channel", str(s.mp), "--wecom-channel", str(s.wecom),
                              "--mapping", str(unknown), "--out", str(tmp_path / "never.yaml"))  # fmt: skip
         assert refused.exit_code == 1 and refused.stderr.count("\n") == 1 and "'dave@gh_oa'" in refused.stderr
         assert not (tmp_path / "never.yaml").exists()
 
 
 def test_bad_files_are_one_line_and_create_nothing(tmp_path: Path) -> None:
-    runner = _runner()
+    invoke = runner().invoke
     broken = tmp_path / "m.yaml"
     broken.write_text("Carol: [bob\n")
     out = tmp_path / "plan.yaml"
-    result = runner.invoke(
+    result = invoke(
         main,
         ["migrate", "plan", "--mp-channel", "1", "--wecom-channel", "2", "--mapping", str(broken), "--out", str(out)],
     )
     assert result.exit_code == 1 and result.stderr.count("\n") == 1 and "not valid YAML/JSON" in result.stderr
     assert not out.exists() and "Traceback" not in result.output
-    missing = runner.invoke(main, ["migrate", "apply", str(tmp_path / "nope.yaml")])
+    missing = invoke(main, ["migrate", "apply", str(tmp_path / "nope.yaml")])
     assert missing.exit_code == 1 and "cannot read" in missing.stderr
     partial = tmp_path / "p.yaml"
     partial.write_text("name: x\nmp_channel: 1\n")
-    refused = runner.invoke(main, ["migrate", "apply", str(partial)])
+    refused = invoke(main, ["migrate", "apply", str(partial)])
     assert refused.exit_code == 1 and "wecom_channel must be a channel id" in refused.stderr

@@ -71,6 +71,10 @@ async def test_cutover_mode_answers_new_conversations_with_the_personal_link(db)
         assert invitation.via == "auto_reply"
         assert conversation.replies_since_incoming == 0  # the second message restarted the grant
         assert invitation.token in (await _linked_replies(h, amy))[0]
+        auth = {"Authorization": f"Bearer {keys['read']}"}
+        one = (await h.client.get(f"/api/v1/conversations/{conversation.id}", headers=auth)).json()
+        listed = (await h.client.get("/api/v1/conversations", headers=auth)).json()["data"]
+        assert one["inbox"]["migrating"] is True and {c["inbox"]["migrating"] for c in listed} == {True}
 
         assert "cutover mode off" in await set_cutover(h.db, s.mp, None, None)
         ken = (await h.driver.mp_add_follower(APPID, unionid="U-ken", nickname="ken"))["openid"]
@@ -86,6 +90,9 @@ async def test_cutover_mode_answers_new_conversations_with_the_personal_link(db)
             await h.client.get(f"/api/v1/channels/{s.mp}", headers={"Authorization": f"Bearer {keys['admin']}"})
         ).json()
         assert "cutover" not in channel["settings"] and not any("migrating" in w for w in channel["warnings"])
+        one = (await h.client.get(f"/api/v1/conversations/{conversation.id}", headers=auth)).json()
+        listed = (await h.client.get("/api/v1/conversations", headers=auth)).json()["data"]
+        assert one["inbox"]["migrating"] is False and {c["inbox"]["migrating"] for c in listed} == {False}
 
 
 async def test_auto_reply_stays_within_the_reply_policy(db) -> None:

@@ -26,11 +26,15 @@ async def test_plan_apply_apply_again(db, tmp_path: Path) -> None:
             ("alice@gh_oa", "alice", "name"),
             ("k3@gh_oa", "bob", "mapping"),
         }
-        assert {w.entry: w.scene for w in plan.contact_ways}["invite"] == "mp_invite"
+        scenes = {w.entry: w.scene for w in plan.contact_ways}
+        assert set(scenes) == {"invite", "menu", "article", "auto_reply"} and scenes["invite"] == "mp_invite"
+        assert len(set(scenes.values())) == 4  # one scene per entry point: the report can tell them apart
         assert proposal.warnings == []
         path = tmp_path / "plan.yaml"
         dump_plan(plan, path)
         plan = load_plan(path)  # what the team edits comes back the same
+        dump_plan(plan, tmp_path / "plan.json")
+        assert load_plan(tmp_path / "plan.json") == plan  # and as JSON
 
         dry = await apply_plan(h.db, h.runtime.channels, plan, dry_run=True)
         assert dry.changed == 1 + 2 + 4 and dry.failed == 0

@@ -187,6 +187,7 @@ async def conversation_page(
         if message[0] is not None:
             ctx.last_messages[conversation.id] = LastMessage(*message)
     ctx.labels = await labels_of_conversations(session, [c.id for c in rows])
+    ctx.migrating = await migrating_channels(session, {inbox.channel_id for inbox, _ in ctx.inboxes.values()})
     return rows, ctx
 
 
@@ -214,6 +215,15 @@ class LastMessage:
     created_at: datetime
 
 
+async def migrating_channels(session: AsyncSession, channel_ids: set[int]) -> set[int]:
+    """Which of the channels are in cutover mode, so a conversation shows agents its channel is migrating
+    (a handful of channels per page: their settings are read and looked at here, not in SQL)."""
+    if not channel_ids:
+        return set()
+    found = await session.execute(select(Channel.id, Channel.settings).where(Channel.id.in_(channel_ids)))
+    return {cid for cid, settings in found if isinstance((settings or {}).get("cutover"), dict)}
+
+
 async def get_conversation(session: AsyncSession, conversation_id: int) -> Conversation:
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None:
@@ -231,6 +241,7 @@ class Context:
     unread: dict[int, int] = field(default_factory=dict)  # conversation id → unread count (with a viewer)
     last_messages: dict[int, LastMessage] = field(default_factory=dict)
     labels: dict[int, list[str]] = field(default_factory=dict)
+    migrating: set[int] = field(default_factory=set)  # channel ids in cutover mode (gateway.cutover.mode)
 
 
 async def conversation_context(
@@ -253,6 +264,7 @@ async def conversation_context(
     if agent_ids:
         agents = {a.id: a for a in await session.scalars(select(Agent).where(Agent.id.in_(agent_ids)))}
     ctx = Context(contacts, inboxes, agents, labels=await labels_of_conversations(session, [c.id for c in rows]))
+    ctx.migrating = await migrating_channels(session, {inbox.channel_id for inbox, _ in inboxes.values()})
     message_ids = [c.last_message_id for c in rows if c.last_message_id is not None]
     if message_ids:
         newest = await session.execute(
