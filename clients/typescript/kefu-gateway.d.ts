@@ -368,6 +368,7 @@ export interface InboxSummary {
   kind: string;
   source_id: string;
   name: string;
+  migrating?: boolean;
 }
 
 export interface InboxUpdate {
