@@ -44,7 +44,7 @@ MEDIA_TYPES = ("image", "voice", "video", "file", "mpnews")  # types whose `medi
 class SendMessage(Struct, kw_only=True, forbid_unknown_fields=True):
     """A reply: `content_type` and that type's fields, named as the platform names them.
 
-    Which fields each type takes, per platform, is in README's "Reply types" table (the checks are
+    Which fields each type takes, per platform, is in docs/replies.md (the checks are
     gateway/channels/send_specs.py); a field the type does not take, or one missing or out of
     bounds, answers 422 naming it. WeCom: text, image, voice, video, file, link, miniprogram,
     msgmenu, location, business_card, ca_link. MP: text, image, voice, video, music, news, mpnews,

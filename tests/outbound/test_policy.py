@@ -117,3 +117,13 @@ def test_an_allowed_decision_says_when_the_window_closes_and_how_many_replies_ar
     assert decision.grant == "message" and decision.replies_left == 3
     refused = can_reply(mp, "mp", now, pending=4)
     assert not refused and refused.replies_left is None and refused.window_closes_at is None
+
+
+def test_a_closed_wecom_window_names_the_platforms_own_reason() -> None:
+    """Both are `window_closed`, but the texts say which rule: never wrote (95031) or wrote too long
+    ago (95002), as the platform would answer."""
+    never = can_reply(conv(last_incoming_at=None), "wecom", T0)
+    stale = can_reply(conv(), "wecom", T0 + 48 * H + M)
+    assert (never.reason, stale.reason) == ("window_closed", "window_closed")
+    assert "95031" in never.detail and "95002" not in never.detail
+    assert "95002" in stale.detail and "95031" not in stale.detail

@@ -118,7 +118,7 @@ async def test_duplicated_shuffled_callbacks_store_every_message_once(db, seed: 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known limit kept for the DESIGN contract: MP events are keyed FromUserName:CreateTime:Event ("
+    reason="known limit, documented in docs/platforms.md: MP events are keyed FromUserName:CreateTime:Event ("
     "event_key), so a second, different menu click by the same user in the same second is taken for a retry",
 )
 async def test_two_menu_clicks_in_one_second_are_both_kept(db) -> None:
