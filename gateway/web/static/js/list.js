@@ -144,7 +144,7 @@ function rowElement(row) {
       { class: "row-main" },
       h("div", { class: "row-top" }, h("span", { class: `mark ${kind}`, title: t("kind." + kind) }, kind === "mp" ? "公" : "企"), h("strong", { class: "name" }, contact.name || "?"), h("time", {}, formatTime(last ? last.created_at : row.last_activity_at))),
       h("div", { class: "row-bottom" }, h("span", { class: "preview" }, last ? last.preview || "" : ""), unread ? h("span", { class: "badge" }, String(unread)) : null),
-      h("div", { class: "row-meta muted" }, h("span", { class: `status ${row.status}` }, t("status." + row.status)), row.inbox ? ` · ${row.inbox.name || row.inbox.source_id}` : "", ` · ${assignee || t("list.unassignedShort")}`, ...(row.labels || []).map((name) => h("span", { class: "chip" }, name))),
+      h("div", { class: "row-meta muted" }, h("span", { class: `status ${row.status}` }, t("status." + row.status)), row.inbox ? ` · ${row.inbox.name || row.inbox.source_id}` : "", ` · ${assignee || t("list.unassignedShort")}`, row.inbox && row.inbox.migrating ? h("span", { class: "chip migrating" }, t("list.migrating")) : "", ...(row.labels || []).map((name) => h("span", { class: "chip" }, name))),
     ),
   );
 }

@@ -151,6 +151,7 @@ function renderHead() {
   const who = operator ? operator.name : c.assignee ? c.assignee.name : null;
   const parts = [t("kind." + kind), c.inbox ? c.inbox.name || c.inbox.source_id : "", t("status." + c.status), who ? t("thread.assignee", { name: who }) : t("thread.noAssignee")];
   if (c.waiting_since) parts.push(t("thread.waiting", { time: formatTime(c.waiting_since) }));
+  if (c.inbox && c.inbox.migrating) parts.push(t("thread.migrating"));
   $("#thread-sub").textContent = parts.filter(Boolean).join(" · ");
   const resolved = c.status === "resolved";
   $('[data-action="resolve"]').hidden = resolved;
