@@ -37,3 +37,31 @@ def test_every_type_and_field_is_documented() -> None:
             assert required | optional == set(spec.names), (kind, content_type)
             if content_type != "news":  # news: one article, flat or as `articles` (a rule across fields)
                 assert required == {f.name for f in spec.fields if f.required}, (kind, content_type)
+
+
+def test_the_readme_table_names_every_type_with_its_required_fields() -> None:
+    """README's "Reply types" table: a row per type, each platform's required fields as the checks
+    have them (news/link on MP: one article, a rule across fields, so only its names are checked)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme[readme.index("**Reply types**") :]
+    table = table[: table.index("\n\n", table.index("| content_type"))]
+    columns = {"wecom": 1, "mp": 2}
+    seen: dict[str, set[str]] = {"wecom": set(), "mp": set()}
+    for line in table.splitlines()[4:]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        types = [canonical(t) for t in re.findall(r"`([a-z_]+)`", cells[0])]
+        for kind, column in columns.items():
+            cell = cells[column]
+            if cell == "—":
+                continue
+            alternatives = [re.findall(r"`([a-z_]+)`", part) for part in cell.split(" / ")]
+            for n, content_type in enumerate(types):
+                if cell.startswith("as ") or (kind == "mp" and content_type == "news"):
+                    seen[kind].add(content_type)
+                    continue
+                fields = set(alternatives[n] if len(alternatives) == len(types) else alternatives[0])
+                spec = SPECS[kind][content_type]
+                assert fields == {f.name for f in spec.fields if f.required}, (kind, content_type, fields)
+                seen[kind].add(content_type)
+    assert seen["wecom"] == set(SPECS["wecom"])
+    assert seen["mp"] == set(SPECS["mp"])
