@@ -46,8 +46,8 @@ def type_of(schema: Any, models: str = "") -> str:
     if "enum" in schema or "const" in schema:
         values = schema.get("enum", [schema.get("const")])
         literals = [repr(v) for v in values if v is not None]
-        kind = f"Literal[{', '.join(literals)}]" if literals else "None"
-        return f"{kind} | None" if None in values and literals else kind
+        literal = f"Literal[{', '.join(literals)}]" if literals else "None"
+        return f"{literal} | None" if None in values and literals else literal
     for key in ("oneOf", "anyOf"):
         if key in schema:
             return _union([type_of(part, models) for part in schema[key]])
@@ -234,7 +234,9 @@ def _body(op: dict[str, Any]) -> tuple[list[str], list[str]]:
     if "multipart/form-data" in content:
         schema = content["multipart/form-data"].get("schema", {})
         required = set(schema.get("required", []))
-        args, data, files = [], [], []
+        args: list[str] = []
+        data: list[str] = []
+        files: list[str] = []
         for name, sub in schema.get("properties", {}).items():
             binary = sub.get("format") == "binary"
             kind = "FileTypes" if binary else type_of(sub, "models.")
@@ -242,7 +244,7 @@ def _body(op: dict[str, Any]) -> tuple[list[str], list[str]]:
             args.append(f"        {arg}: {kind}," if name in required else f"        {arg}: {_optional(kind)} = None,")
             (files if binary else data).append(f"{name!r}: {arg}" if binary else f"{name!r}: form_value({arg})")
         return args, [f"            data={{{', '.join(data)}}},", f"            files={{{', '.join(files)}}},"]
-    media = next((c for m, c in content.items() if "json" in m), {})
+    media: dict[str, Any] = next((c for m, c in content.items() if "json" in m), {})
     kind = type_of(media.get("schema"), "models.")
     if body.get("required"):
         return [f"        body: {kind},"], ["            json=body,"]
