@@ -7,7 +7,7 @@ any 4xx/5xx in the gateway's error envelope (`{"error": {"code", "message", ...}
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import IO, Any, Protocol, TypeVar
@@ -114,7 +114,7 @@ class BaseClient:
 
 class Page(Protocol[Item]):
     @property
-    def data(self) -> list[Item]: ...  # type: ignore[misc]
+    def data(self) -> Sequence[Item]: ...
 
     @property
     def next_cursor(self) -> str | None: ...
@@ -147,8 +147,8 @@ def form_value(value: Any) -> Any:
     return str(value)
 
 
-def _query(params: Mapping[str, Any]) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
+def _query(params: Mapping[str, Any]) -> list[tuple[str, str | int | float | bool | None]]:
+    pairs: list[tuple[str, str | int | float | bool | None]] = []
     for name, value in params.items():
         for one in value if isinstance(value, list | tuple) else [value]:
             if one is None:
