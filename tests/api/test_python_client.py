@@ -122,3 +122,15 @@ async def test_the_generated_client_against_the_app(sim_api: SimApi, with_transp
     thread = (await sim_api.get(f"/api/v1/conversations/{target}/messages")).json()["data"]
     assert [m["status"] for m in thread if m["message_type"] == "outgoing"] == ["sent"]  # sent once
     assert not sim_api.client.is_closed  # a client passed in is the caller's to close
+
+
+async def test_header_parameters_reach_the_app(api: Api) -> None:
+    """A documented header (Last-Event-ID on the event stream) is sent by name; the stream's refusal
+    arrives as ApiError before any frame is read."""
+    gw = KefuGatewayClient(client=api.client, api_key=api.keys["read"])
+    with pytest.raises(ApiError) as refused:
+        await gw.stream(last_event_id="not-an-id")
+    assert (refused.value.status, refused.value.code, refused.value.field) == (422, "validation_error", "Last-Event-ID")
+    with pytest.raises(ApiError) as unauthorized:
+        await KefuGatewayClient(client=api.client).list_channels()
+    assert (unauthorized.value.status, unauthorized.value.code) == (401, "unauthorized")
