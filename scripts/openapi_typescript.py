@@ -14,7 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.api.typescript import document, render  # noqa: E402
+from gateway.api.openapi_walk import document  # noqa: E402
+from gateway.api.typescript import render  # noqa: E402
 
 TARGET = ROOT / "clients" / "typescript" / "kefu-gateway.d.ts"
 

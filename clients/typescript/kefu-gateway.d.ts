@@ -1353,6 +1353,11 @@ export interface Operations {
       variant?: "original" | "playable" | "thumb";
       download?: boolean;
     };
+    headers: {
+      Range?: string;
+      "If-Range"?: string;
+      "If-None-Match"?: string;
+    };
     responses: {
       200: Blob;
       206: Blob;
@@ -2031,6 +2036,7 @@ export interface Operations {
     headers: {
       "Idempotency-Key"?: string;
     };
+    body: FormData;
     responses: {
       202: MessageOut;
       401: ErrorBody;
@@ -2082,6 +2088,9 @@ export interface Operations {
       cursor?: string | null;
       after?: number | null;
       types?: string[] | null;
+    };
+    headers: {
+      "Last-Event-ID"?: string;
     };
     responses: {
       200: string;
@@ -2355,6 +2364,7 @@ export interface Operations {
     pathParams: {
       channel_id: number;
     };
+    body: FormData;
     responses: {
       201: MediaUploaded;
       401: ErrorBody;

@@ -14,7 +14,8 @@ document served at /schema/openapi.json (gateway.api.docs_ui serves it):
   the handlers' code to keep it complete);
 - security: an API key (`Authorization: Bearer`) or an operator's session cookie, plus
   `X-CSRF-Token` on a cookie write, as gateway.api.auth reads them;
-- `Idempotency-Key` on the operations that read it; enums for statuses and content types that
+- `Idempotency-Key` on the operations that read it, the other headers a handler reads and the
+  multipart bodies of the uploads (gateway.api.contract_forms); enums for statuses and content types that
   are plain strings in the Structs; examples for the main request bodies.
 """
 
@@ -31,6 +32,7 @@ from litestar.routes import HTTPRoute
 from litestar.types.internal_types import PathParameterDefinition
 
 from gateway.api.auth import API_PREFIX, OPEN_PATHS, READ_METHODS
+from gateway.api.contract_forms import FORMS, HEADERS
 from gateway.api.contract_table import (
     AUTH,
     BAD_BODY,
@@ -176,6 +178,10 @@ def finish(app: Litestar, schema: dict[str, Any]) -> dict[str, Any]:
             _document_security(op, path, method)
             if op_id in IDEMPOTENT:
                 op.setdefault("parameters", []).append(dict(IDEMPOTENCY_KEY))
+            if op_id in HEADERS:
+                op.setdefault("parameters", []).extend(copy.deepcopy(HEADERS[op_id]))
+            if op_id in FORMS:  # after the errors: a form the parser cannot read is a 422, not a 400
+                op["requestBody"] = copy.deepcopy(FORMS[op_id])
             if op_id in EXAMPLES and "requestBody" in op:
                 for media in op["requestBody"].get("content", {}).values():
                     media["examples"] = EXAMPLES[op_id]

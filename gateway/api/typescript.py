@@ -15,22 +15,12 @@ import json
 import re
 from typing import Any
 
+from gateway.api.openapi_walk import error_codes, operations, parameters
+
 HEADER = """// Generated from the kefu-gateway OpenAPI document (/schema/openapi.json) by
 // scripts/openapi_typescript.py. Do not edit: run `python scripts/openapi_typescript.py` instead.
 """
-METHODS = ("get", "post", "put", "patch", "delete")
 IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-
-
-def document(database_url: str) -> dict[str, Any]:
-    """The finished document of an app built on `database_url` (never connected to: nothing starts)."""
-    from gateway.api.app import create_app  # the app imports every controller: only when asked
-    from gateway.api.contract import finish
-    from gateway.settings import Settings
-
-    settings = Settings.from_env({"GATEWAY_DATABASE_URL": database_url, "GATEWAY_SECRET_KEY": "k" * 44})
-    app = create_app(settings, background=False)
-    return finish(app, app.openapi_schema.to_schema())
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -99,35 +89,20 @@ def _object(schema: dict[str, Any], indent: str) -> str:
 
 
 def _error_codes(doc: dict[str, Any]) -> str:
-    codes: set[str] = set()
-    for item in doc.get("paths", {}).values():
-        for method in METHODS:
-            for response in item.get(method, {}).get("responses", {}).values():
-                examples = response.get("content", {}).get("application/json", {}).get("examples", {})
-                codes.update(
-                    e["value"]["error"]["code"]
-                    for e in examples.values()
-                    if isinstance(e.get("value"), dict) and isinstance(e["value"].get("error"), dict)
-                )
-    union = "\n".join(f"  | {json.dumps(code)}" for code in sorted(codes))
+    union = "\n".join(f"  | {json.dumps(code)}" for code in error_codes(doc))
     return f"/** Every `error.code` an operation documents (ErrorBody). */\nexport type ErrorCode =\n{union};\n"
 
 
 def _operations(doc: dict[str, Any]) -> str:
-    ops: list[tuple[str, str, str, dict[str, Any]]] = []
-    for path, item in doc.get("paths", {}).items():
-        for method in METHODS:
-            if method in item:
-                ops.append((item[method]["operationId"], method, path, item[method]))
     lines = ["/** Every operation by its operationId: method, path, parameters, body and responses. */"]
     lines.append("export interface Operations {")
-    for op_id, method, path, op in sorted(ops):
+    for op_id, method, path, op in operations(doc):
         lines.append(_comment(op.get("summary"), "  ").rstrip("\n"))
         lines.append(f"  {op_id}: {{")
         lines.append(f"    method: {json.dumps(method.upper())};")
         lines.append(f"    path: {json.dumps(path)};")
         for place, label in (("path", "pathParams"), ("query", "query"), ("header", "headers")):
-            params = [p for p in op.get("parameters", []) if p.get("in") == place]
+            params = parameters(op, place)
             if params:
                 fields = [
                     f"      {_key(p['name'])}{'' if p.get('required') else '?'}: {type_of(p.get('schema'), '      ')};"
