@@ -95,6 +95,10 @@ async def test_every_content_type_is_rendered_as_a_person_expects(inbox: Inbox, 
     # the image inline (its thumbnail), enlarged to the original on click, closed again
     image = thread.locator("img.inline-image")
     await expect(image).to_have_count(1)
+    # once the media have their size, the thread still shows its newest message (the menu)
+    assert await image.evaluate(WIDTH) > 0
+    await thread.locator("video").evaluate(DURATION)
+    await expect(thread.locator(".card.menu")).to_be_in_viewport()
     assert "variant=thumb" in (await image.get_attribute("src") or "")
     assert await image.evaluate(WIDTH) == 320  # the JPEG preview: 320 px on the long side
     await image.click()
@@ -149,5 +153,6 @@ async def test_every_content_type_is_rendered_as_a_person_expects(inbox: Inbox, 
     await expect(menu.locator("li")).to_have_text(["Good", "Bad"])
     await expect(menu).to_contain_text("Thank you!")
     await expect(thread.locator("[data-direction=outgoing] .delivery.sent")).to_have_count(1, timeout=15_000)
+    await menu.scroll_into_view_if_needed()
     await screenshot(page, "11-content-types")
     assert watch.errors == [] and watch.unauthorized() == [], (watch.errors, watch.unauthorized())
