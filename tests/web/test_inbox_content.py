@@ -16,7 +16,7 @@ from gateway.db.models import Conversation, Media, Message
 from kefu_sim.samples import JPEG
 from tests.api.support import make_keys
 from tests.web.conftest import Inbox, Watch, screenshot
-from tests.web.support import CORP, add_operator, open_row, sign_in, until
+from tests.web.support import APPID, CORP, add_operator, open_row, sign_in, until
 
 FILE_BYTES = b"%PDF-1.4\n" + b"invoice line\n" * 200  # 2,609 bytes: "2.5 KB"
 
@@ -155,4 +155,45 @@ async def test_every_content_type_is_rendered_as_a_person_expects(inbox: Inbox, 
     await expect(thread.locator("[data-direction=outgoing] .delivery.sent")).to_have_count(1, timeout=15_000)
     await menu.scroll_into_view_if_needed()
     await screenshot(page, "11-content-types")
+    assert watch.errors == [] and watch.unauthorized() == [], (watch.errors, watch.unauthorized())
+
+
+async def test_official_account_content_in_the_thread(inbox: Inbox, browser: Browser) -> None:
+    """MP's own shapes: a location carries a label (no name or address), a voice comes as AMR."""
+    h = inbox.h
+    await h.mp_channel()
+    openid = (await h.driver.mp_add_follower(APPID, nickname="Bob"))["openid"]
+    await h.driver.mp_user_message(APPID, openid, "image")
+    await h.driver.mp_user_message(APPID, openid, "voice")
+    place = {"location_x": 39.9087, "location_y": 116.3975, "label": "北京市东城区天安门广场"}
+    await h.driver.mp_user_message(APPID, openid, "location", **place)
+    link = {"title": "My order", "description": "Order 77, paid", "url": "https://shop.example/orders/77"}
+    await h.driver.mp_user_message(APPID, openid, "link", **link)
+
+    async def all_in_and_stored() -> bool:
+        async with h.db.sessions() as session:
+            kinds = Message.content_type.in_(["image", "voice", "location", "link"])
+            count = await session.scalar(select(func.count()).select_from(Message).where(kinds))
+            media = list(await session.scalars(select(Media).where(Media.direction == "in")))
+        return count == 4 and len(media) == 2 and all(m.status == "stored" for m in media)
+
+    await until(all_in_and_stored, timeout=30)
+    await add_operator(inbox)
+    watch = Watch()
+    page = watch.attach(await browser.new_page(viewport={"width": 1366, "height": 900}, locale="en-US"))
+    await sign_in(page, inbox)
+    await page.click("#tabs [data-assignee=all]")
+    await open_row(page, "mp")
+    thread = page.locator("#thread")
+    await expect(thread.locator("[data-direction=incoming]")).to_have_count(4)
+    assert await thread.locator("img.inline-image").evaluate(WIDTH) > 0
+    duration = await thread.locator(".voice audio").evaluate(DURATION)
+    assert isinstance(duration, int | float) and duration > 1, duration
+    location = thread.locator("[data-direction=incoming] .card", has_text="天安门广场")
+    await expect(location).to_contain_text("39.9087, 116.3975")
+    card = thread.locator("a.link-card")
+    await expect(card).to_contain_text("My order")
+    await expect(card).to_contain_text("Order 77, paid")
+    await expect(card).to_have_attribute("href", "https://shop.example/orders/77")
+    await screenshot(page, "15-mp-content")
     assert watch.errors == [] and watch.unauthorized() == [], (watch.errors, watch.unauthorized())

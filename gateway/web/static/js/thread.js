@@ -130,8 +130,8 @@ function body(message) {
       return mediaOr(file, () => h("video", { controls: true, preload: "metadata", src: file.url, class: "inline-video" }));
     case "file":
       return mediaOr(file, () => h("a", { class: "file", href: file.url, download: file.filename || "" }, `📄 ${file.filename || t("message.download")}`, h("span", { class: "muted" }, ` ${humanSize(file.size)}`)));
-    case "location":
-      return h("div", { class: "card" }, h("strong", {}, `📍 ${a.name || t("message.location")}`), h("div", {}, a.address || ""), h("div", { class: "muted" }, a.latitude != null ? `${a.latitude}, ${a.longitude}` : ""));
+    case "location": // WeCom names a place and its address; MP gives one label
+      return h("div", { class: "card" }, h("strong", {}, `📍 ${a.name || a.label || t("message.location")}`), h("div", {}, a.address || ""), h("div", { class: "muted" }, a.latitude != null ? `${a.latitude}, ${a.longitude}` : ""));
     case "link":
     case "news":
       return h("a", { class: "card link-card", href: a.url || "#", target: "_blank", rel: "noopener noreferrer" }, h("strong", {}, a.title || message.content || a.url || ""), h("div", { class: "muted" }, a.description || ""));
