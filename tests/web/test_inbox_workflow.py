@@ -232,3 +232,44 @@ async def inbox_of(inbox: Inbox, row: Conversation) -> tuple[int, str]:
         found = await session.get(InboxRow, row.inbox_id)
     assert found is not None
     return found.channel_id, found.source_id
+
+
+async def test_mine_and_unassigned_tabs_and_a_failed_reply_with_its_reason(inbox: Inbox, browser: Browser) -> None:
+    people = await seed(inbox)
+    h = inbox.h
+    wecom = await conversation(inbox, "wecom")
+    mp = await conversation(inbox, "mp")
+    watch = Watch()
+    page = watch.attach(await browser.new_page(viewport={"width": 1366, "height": 820}, locale="en-US"))
+    await sign_in(page, inbox)
+    rows = page.locator("[data-conversation-id]")
+    await page.click("#tabs [data-assignee=me]")
+    await expect(page.locator("#tabs [data-assignee=me]")).to_have_attribute("aria-selected", "true")
+    await expect(rows).to_have_count(0)
+    await expect(page.locator("#list-empty")).to_be_visible()
+    await page.click("#tabs [data-assignee=unassigned]")
+    await expect(rows).to_have_count(2)
+
+    # assigned to me: it moves from Unassigned to Mine
+    await open_row(page, "wecom")
+    await page.click("[data-action=assign-me]")
+    await expect(page.locator("#thread-sub")).to_contain_text("Agent Li")
+    await expect(rows).to_have_count(1)
+    await expect(rows).to_have_attribute("data-conversation-id", str(mp.id))
+    await page.click("#tabs [data-assignee=me]")
+    await expect(rows).to_have_count(1)
+    await expect(rows).to_have_attribute("data-conversation-id", str(wecom.id))
+    await expect(rows.locator(".row-meta")).to_contain_text("Agent Li")
+
+    # WeCom refuses the reply (95018): the message turns failed, live, with the platform's reason
+    await h.driver.add_fault("/cgi-bin/kf/send_msg", "errcode", 95018, remaining=1)
+    box = page.locator("textarea[name=content]")
+    await box.fill("this one will not arrive")
+    await box.press("Enter")
+    failed = page.locator("#thread [data-direction=outgoing] .delivery.failed")
+    await expect(failed).to_have_count(1, timeout=15_000)
+    # in the agent's words, with the platform's code and message
+    await expect(failed).to_have_text("failed: Another servicer holds this conversation: 95018 injected by simulator")
+    await screenshot(page, "16-failed-reply")
+    assert await h.driver.deliveries(platform="wecom", touser=people["alice"]) == []
+    assert watch.errors == [] and watch.unauthorized() == [], (watch.errors, watch.unauthorized())

@@ -104,8 +104,17 @@ function messageElement(message) {
 function statusElement(message) {
   const status = message.status || "queued";
   const el = h("span", { class: `delivery ${status}` }, t("message." + status) || status);
-  if (status === "failed" && (message.error_message || message.error_code)) el.append(`: ${message.error_message || message.error_code}`);
+  if (status === "failed" && (message.error_message || message.error_code)) el.append(`: ${failureText(message)}`);
   return el;
+}
+
+/** Why a reply failed: the policy reason in the agent's words when the platform's refusal maps to one, with its code and message. */
+function failureText(message) {
+  const detail = [message.error_code, message.error_message].filter(Boolean).join(" ");
+  const reason = (message.content_attributes || {}).policy_reason;
+  const key = "policy." + reason;
+  const text = reason ? t(key, { detail }) : key;
+  return reason && text !== key ? text : detail;
 }
 
 function activityText(message) {
