@@ -125,10 +125,11 @@ async function openConversation(id) {
   $("#placeholder").hidden = true;
   $("#thread-view").hidden = false;
   $("#note-mode").checked = false;
+  $$("#conversations .row").forEach((row) => row.classList.toggle("selected", row.dataset.conversationId === String(id)));
   await refreshCurrent();
   await loadThread(id);
-  markRead();
-  $$("#conversations .row").forEach((row) => row.classList.toggle("selected", row.dataset.conversationId === String(id)));
+  // j/k pressed quickly opens another before this one loaded: that one is current, not this
+  if (state.current && state.current.id === id) markRead();
 }
 
 async function refreshCurrent() {
