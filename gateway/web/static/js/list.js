@@ -4,7 +4,7 @@
 import { get } from "./api.js";
 import { $, $$, h, initials } from "./dom.js";
 import { formatTime, t } from "./i18n.js";
-import { emit, kindOf, on, state } from "./state.js";
+import { assigneeName, emit, kindOf, on, state } from "./state.js";
 
 const PAGE = 30;
 let loading = null;
@@ -126,7 +126,7 @@ function rowElement(row) {
   const last = row.last_message;
   const selected = state.current && state.current.id === row.id;
   const unread = row.unread_count || 0;
-  const assignee = row.operator ? row.operator.name : row.assignee ? row.assignee.name : "";
+  const assignee = assigneeName(row);
   return h(
     "li",
     {

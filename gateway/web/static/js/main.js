@@ -8,7 +8,7 @@ import { formatTime, language, pickLanguage, setLanguage, t } from "./i18n.js";
 import { fillFilterOptions, initList, neighbour, refreshUnread, reloadList, restoreFilters } from "./list.js";
 import { announce, askToNotify, startLive, stopLive } from "./live.js";
 import { loadPanel } from "./panel.js";
-import { emit, kindOf, on, state } from "./state.js";
+import { assigneeName, emit, kindOf, on, state } from "./state.js";
 import { initThread, loadNewer, loadThread, upsertMessage } from "./thread.js";
 
 let listTimer = null;
@@ -125,10 +125,11 @@ async function openConversation(id) {
   $("#placeholder").hidden = true;
   $("#thread-view").hidden = false;
   $("#note-mode").checked = false;
+  $$("#conversations .row").forEach((row) => row.classList.toggle("selected", row.dataset.conversationId === String(id)));
   await refreshCurrent();
   await loadThread(id);
-  markRead();
-  $$("#conversations .row").forEach((row) => row.classList.toggle("selected", row.dataset.conversationId === String(id)));
+  // j/k pressed quickly opens another before this one loaded: that one is current, not this
+  if (state.current && state.current.id === id) markRead();
 }
 
 async function refreshCurrent() {
@@ -147,8 +148,7 @@ function renderHead() {
   const c = state.current;
   const kind = kindOf(c);
   $("#thread-title").replaceChildren(h("span", { class: `mark ${kind}` }, kind === "mp" ? "公" : "企"), " ", (c.contact && c.contact.name) || "?");
-  const operator = c.operator || state.operators.find((o) => o.id === c.operator_id);
-  const who = operator ? operator.name : c.assignee ? c.assignee.name : null;
+  const who = assigneeName(c);
   const parts = [t("kind." + kind), c.inbox ? c.inbox.name || c.inbox.source_id : "", t("status." + c.status), who ? t("thread.assignee", { name: who }) : t("thread.noAssignee")];
   if (c.waiting_since) parts.push(t("thread.waiting", { time: formatTime(c.waiting_since) }));
   if (c.inbox && c.inbox.migrating) parts.push(t("thread.migrating"));
@@ -196,7 +196,9 @@ function initActions() {
     try {
       const result = await post(`/conversations/${c.id}/${path}`, body);
       const here = result && result.assigned_on_platform === false && result.operator_id !== null;
-      $("#composer-status").textContent = here ? t("action.assignedHere") : t("action.done");
+      // a reopen the platform could not follow says why (WeCom: the next message starts a session)
+      const alone = result && result.platform_reopened === false;
+      $("#composer-status").textContent = here ? t("action.assignedHere") : alone ? t("action.reopenedHere", { detail: result.detail }) : t("action.done");
     } catch (error) {
       $("#composer-status").textContent = t("error.generic", { message: error.message });
     }

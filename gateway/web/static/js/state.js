@@ -30,3 +30,11 @@ export function kindOf(conversation) {
   const channel = inbox && state.channels.get(inbox.channel_id);
   return channel ? channel.kind : "wecom";
 }
+
+/** The name of who holds a conversation: its operator (agents see only their own: no /operators), else the platform's assignee. */
+export function assigneeName(conversation) {
+  const id = conversation.operator_id;
+  const operator = id == null ? null : state.operators.find((o) => o.id === id) || (state.me && state.me.id === id ? state.me : null);
+  if (operator) return operator.name || operator.email;
+  return conversation.assignee ? conversation.assignee.name : "";
+}

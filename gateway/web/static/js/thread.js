@@ -104,8 +104,17 @@ function messageElement(message) {
 function statusElement(message) {
   const status = message.status || "queued";
   const el = h("span", { class: `delivery ${status}` }, t("message." + status) || status);
-  if (status === "failed" && (message.error_message || message.error_code)) el.append(`: ${message.error_message || message.error_code}`);
+  if (status === "failed" && (message.error_message || message.error_code)) el.append(`: ${failureText(message)}`);
   return el;
+}
+
+/** Why a reply failed: the policy reason in the agent's words when the platform's refusal maps to one, with its code and message. */
+function failureText(message) {
+  const detail = [message.error_code, message.error_message].filter(Boolean).join(" ");
+  const reason = (message.content_attributes || {}).policy_reason;
+  const key = "policy." + reason;
+  const text = reason ? t(key, { detail }) : key;
+  return reason && text !== key ? text : detail;
 }
 
 function activityText(message) {
@@ -130,8 +139,8 @@ function body(message) {
       return mediaOr(file, () => h("video", { controls: true, preload: "metadata", src: file.url, class: "inline-video" }));
     case "file":
       return mediaOr(file, () => h("a", { class: "file", href: file.url, download: file.filename || "" }, `📄 ${file.filename || t("message.download")}`, h("span", { class: "muted" }, ` ${humanSize(file.size)}`)));
-    case "location":
-      return h("div", { class: "card" }, h("strong", {}, `📍 ${a.name || t("message.location")}`), h("div", {}, a.address || ""), h("div", { class: "muted" }, a.latitude != null ? `${a.latitude}, ${a.longitude}` : ""));
+    case "location": // WeCom names a place and its address; MP gives one label
+      return h("div", { class: "card" }, h("strong", {}, `📍 ${a.name || a.label || t("message.location")}`), h("div", {}, a.address || ""), h("div", { class: "muted" }, a.latitude != null ? `${a.latitude}, ${a.longitude}` : ""));
     case "link":
     case "news":
       return h("a", { class: "card link-card", href: a.url || "#", target: "_blank", rel: "noopener noreferrer" }, h("strong", {}, a.title || message.content || a.url || ""), h("div", { class: "muted" }, a.description || ""));
