@@ -272,6 +272,8 @@ async def test_mine_and_unassigned_tabs_and_a_failed_reply_with_its_reason(inbox
     await expect(failed).to_have_count(1, timeout=15_000)
     # in the agent's words, with the platform's code and message
     await expect(failed).to_have_text("failed: Another servicer holds this conversation: 95018 injected by simulator")
+    # the failed reply gave its quota back: the policy above the composer re-reads it, live
+    await expect(page.locator("#policy")).to_contain_text("5 replies left")
     await screenshot(page, "16-failed-reply")
     assert await h.driver.deliveries(platform="wecom", touser=people["alice"]) == []
     assert watch.errors == [] and watch.unauthorized() == [], (watch.errors, watch.unauthorized())

@@ -233,6 +233,8 @@ async function onLive({ type, event }) {
   } else if (type === "message.updated" && here) {
     const message = await get(`/conversations/${state.current.id}/messages/${data.message_id}`);
     if (state.current && message.conversation_id === state.current.id) upsertMessage(message);
+    // a reply that failed gave its quota back: the policy above the composer must say so
+    if (data.changes && data.changes.status) await refreshCurrent();
   } else if (type.startsWith("conversation.")) {
     if (here) await refreshCurrent();
     scheduleList();
