@@ -273,7 +273,8 @@ function initKeys() {
   document.addEventListener("keydown", (event) => {
     const target = event.target;
     if (event.ctrlKey || event.metaKey || event.altKey || $("#app").hidden) return;
-    if (target.closest && target.closest("input, textarea, select, dialog")) return;
+    // a closed dialog can keep the focus for a moment after Escape: only an open one takes the keys
+    if (target.closest && target.closest("input, textarea, select, dialog[open]")) return;
     const entry = keys.find(([key]) => key === event.key);
     if (!entry) return;
     event.preventDefault();
