@@ -19,11 +19,15 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from gateway.db.engine import Database
 from tests.conftest import TEST_SECRET_KEY
 from tests.harness import Harness, harness
+
+# A page waits for the app's own API calls; on a loaded 2-core machine those can take longer than
+# Playwright's default 5 s. These are checks of what the page shows, not timings.
+expect.set_options(timeout=15_000)
 
 RESULTS = Path(os.environ.get("GATEWAY_TEST_RESULTS", "test-results")) / "inbox"
 
