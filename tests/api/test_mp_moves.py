@@ -43,14 +43,7 @@ async def test_a_move_whose_give_back_is_refused_too_ends_the_conversation(sim_a
 
 
 def close_by(kf: str, openid: str) -> StateChange:
-    return StateChange(
-        inbox_source_id=APPID,
-        contact_source_id=openid,
-        at=datetime.now(UTC),
-        status=ConversationStatus.RESOLVED,
-        platform_state="kf_close_session",
-        assignee_source_id=kf,
-    )
+    return session_event("kf_close_session", kf, openid)
 
 
 async def mark(db, conversation_id: int, state: str) -> None:
