@@ -160,8 +160,16 @@ class Conversation(Base):
         Index("ix_conversations_status_waiting_since", "status", "waiting_since", "id"),
         Index("ix_conversations_waiting_since", "waiting_since", "id"),
         # the unread total (all, mine, unassigned): covers what it reads of each live conversation,
-        # so SQLite reads no table row per conversation (gateway.db.repositories.reading)
-        Index("ix_conversations_status_unread", "status", "operator_id", "assignee_id", "incoming_count"),
+        # so SQLite reads no table row per conversation (gateway.db.repositories.reading); the id
+        # comes free as SQLite's rowid and is included on PostgreSQL (migration 0009)
+        Index(
+            "ix_conversations_status_unread",
+            "status",
+            "operator_id",
+            "assignee_id",
+            "incoming_count",
+            postgresql_include=["id"],
+        ),
     )
     id: Mapped[int] = _id()
     inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id", ondelete="CASCADE"))

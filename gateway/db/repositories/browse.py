@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, null, or_, select
+from sqlalchemy import ColumnElement, and_, null, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.sql import Select
@@ -27,6 +27,7 @@ from gateway.db.models import Agent, Channel, Contact, Conversation, Inbox, Mess
 from gateway.db.people import ConversationLabel, ReadState
 from gateway.db.repositories import search
 from gateway.db.repositories.labels import labels_of_conversations
+from gateway.db.repositories.util import is_postgres
 from gateway.errors import NotFound
 
 
@@ -145,20 +146,22 @@ async def conversation_page(
     and keep their keyset index plan, stopping at the LIMIT; PostgreSQL walks the same index under
     the LIMIT and probes the rest per row. A page no index delivers in order (`_sorted`: a label's
     conversations, an operator's by waiting time) is found by sorting its candidates: then the
-    keyset query is a subquery (SQLite runs it as a co-routine) and the joins run for the page's
-    rows only, not for every candidate before the sort. Not always: that costs ~2 ms a page.
+    keyset query is a subquery that selects only ids and the sort key, which indexes answer
+    without reading conversation rows (PostgreSQL walks the activity index index-only, probing the
+    label), and the full rows and joins are read for the page's rows only. Not always: that costs
+    ~2 ms a page that an index already delivers in order.
     """
     keyset = await _page_query(session, f, after=after, limit=limit)
+    page = Conversation
     if _sorted(f):
-        inner = keyset.subquery("page")
-        page: Any = aliased(Conversation, inner)
         by_waiting = f.sort == "waiting"
-        order = (
-            (inner.c.waiting_since, inner.c.id) if by_waiting else (inner.c.last_activity_at.desc(), inner.c.id.desc())
-        )
-        query = select(page).order_by(*order)
+        sort_column = Conversation.waiting_since if by_waiting else Conversation.last_activity_at
+        inner = keyset.with_only_columns(Conversation.id, sort_column.label("sort_key")).subquery("page")
+        order = (inner.c.sort_key, inner.c.id) if by_waiting else (inner.c.sort_key.desc(), inner.c.id.desc())
+        query = select(Conversation).select_from(inner).join(Conversation, Conversation.id == inner.c.id)
+        query = query.order_by(*order)
     else:
-        page, query = Conversation, keyset
+        query = keyset
     last = aliased(Message)
     query = (
         query.add_columns(Contact, Inbox, Channel.kind, Agent, _read_incoming(f.viewer), *_last_columns(last))
@@ -172,6 +175,7 @@ async def conversation_page(
         query = query.outerjoin(
             ReadState, and_(ReadState.operator_id == f.viewer, ReadState.conversation_id == page.id)
         )
+    await keep_join_order(session)
     rows: list[Conversation] = []
     ctx = Context({}, {}, {})
     for conversation, contact, inbox, kind, agent, read, *message in await session.execute(query):
@@ -189,6 +193,19 @@ async def conversation_page(
     ctx.labels = await labels_of_conversations(session, [c.id for c in rows])
     ctx.migrating = await migrating_channels(session, {inbox.channel_id for inbox, _ in ctx.inboxes.values()})
     return rows, ctx
+
+
+async def keep_join_order(session: AsyncSession) -> None:
+    """PostgreSQL: plan the rest of this transaction's joins in the order they are written.
+
+    The page statement outer-joins six tables to the page's conversations by primary key. Left to
+    itself, PostgreSQL searches the join orders of all seven and spends ~7 ms planning a statement
+    that runs in ~1 ms (EXPLAIN ANALYZE at 100k conversations); prepared statements do not help,
+    since a LIMIT query keeps getting custom plans. Written order is already the right one: the
+    page first, each join a primary-key probe per row. SQLite never reorders an outer join.
+    """
+    if is_postgres(session):
+        await session.execute(text("SET LOCAL join_collapse_limit = 1"))
 
 
 def _sorted(f: ConversationFilter) -> bool:
