@@ -152,7 +152,7 @@ async def conversation_page(
     ~2 ms a page that an index already delivers in order.
     """
     keyset = await _page_query(session, f, after=after, limit=limit)
-    page = Conversation
+    query: Select[Any]
     if _sorted(f):
         by_waiting = f.sort == "waiting"
         sort_column = Conversation.waiting_since if by_waiting else Conversation.last_activity_at
@@ -165,15 +165,15 @@ async def conversation_page(
     last = aliased(Message)
     query = (
         query.add_columns(Contact, Inbox, Channel.kind, Agent, _read_incoming(f.viewer), *_last_columns(last))
-        .outerjoin(Contact, Contact.id == page.contact_id)
-        .outerjoin(Inbox, Inbox.id == page.inbox_id)
+        .outerjoin(Contact, Contact.id == Conversation.contact_id)
+        .outerjoin(Inbox, Inbox.id == Conversation.inbox_id)
         .outerjoin(Channel, Channel.id == Inbox.channel_id)
-        .outerjoin(Agent, Agent.id == page.assignee_id)
-        .outerjoin(last, last.id == page.last_message_id)
+        .outerjoin(Agent, Agent.id == Conversation.assignee_id)
+        .outerjoin(last, last.id == Conversation.last_message_id)
     )
     if f.viewer is not None:
         query = query.outerjoin(
-            ReadState, and_(ReadState.operator_id == f.viewer, ReadState.conversation_id == page.id)
+            ReadState, and_(ReadState.operator_id == f.viewer, ReadState.conversation_id == Conversation.id)
         )
     await keep_join_order(session)
     rows: list[Conversation] = []
