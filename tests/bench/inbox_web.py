@@ -140,6 +140,7 @@ async def measure_list(browser: Any, base: str, repeat: int, rows: int) -> dict[
                 [s[phase]["after_answer_ms"] / 1000 for s in samples if "after_answer_ms" in s[phase]], (50, 95)
             ),
             "calls": call_breakdown([s[phase]["calls"] for s in samples]),
+            "samples_ms": [round(s[phase]["rows_ms"], 1) for s in samples],
         }
     out["rows_seen"] = sorted({s["signin"]["rows"] for s in samples})
     return out
@@ -161,22 +162,24 @@ def call_breakdown(runs: list[list[dict[str, Any]]]) -> dict[str, dict[str, floa
     return dict(sorted(out.items(), key=lambda item: item[1]["start_p50_ms"]))
 
 
-async def conversation_of(url: str, content: str, timeout: float = 30.0) -> int:
-    """The conversation a message with `content` was ingested into (waits for it)."""
+async def conversation_of(url: str, source_id: str, timeout: float = 30.0) -> int:
+    """The open conversation of the customer whose external_userid / openid is `source_id` (waits for it)."""
     from gateway.db.engine import Database
 
     db = Database(url)
     deadline = time.monotonic() + timeout
+    query = text(
+        "SELECT c.id FROM conversations c JOIN contact_identities i ON c.identity_id = i.id "
+        "WHERE i.source_id = :s AND c.status != 'resolved' ORDER BY c.id DESC"
+    )
     try:
         while True:
             async with db.engine.connect() as connection:
-                found = await connection.scalar(
-                    text("SELECT conversation_id FROM messages WHERE content = :c"), {"c": content}
-                )
+                found = await connection.scalar(query, {"s": source_id})
             if found is not None:
                 return int(found)
             if time.monotonic() > deadline:
-                raise RuntimeError(f"no message {content!r} was ingested")
+                raise RuntimeError(f"no conversation of {source_id!r} was ingested")
             await asyncio.sleep(0.1)
     finally:
         await db.dispose()
@@ -198,8 +201,11 @@ async def measure_live(browser: Any, base: str, sim: str, url: str, repeat: int)
         wecom_user = (await driver.wecom_add_customer(demo.CORPID, nickname="基准客户"))["external_userid"]
         openid = (await driver.mp_add_follower(demo.APPID, nickname="基准粉丝"))["openid"]
         senders = {
-            "wecom": lambda content: driver.wecom_customer_send(demo.CORPID, kf, wecom_user, content=content),
-            "mp": lambda content: driver.mp_user_text(demo.APPID, openid, content),
+            "wecom": (
+                wecom_user,
+                lambda content: driver.wecom_customer_send(demo.CORPID, kf, wecom_user, content=content),
+            ),
+            "mp": (openid, lambda content: driver.mp_user_text(demo.APPID, openid, content)),
         }
         try:
             await page.goto(base)
@@ -207,10 +213,9 @@ async def measure_live(browser: Any, base: str, sim: str, url: str, repeat: int)
             await page.fill("input[name=password]", PASSWORD)
             await page.click("#signin-form button[type=submit]")
             await page.locator("#conversations [data-conversation-id]").first.wait_for(timeout=60_000)
-            for platform, send in senders.items():
-                first = f"bench-{platform}-0 你好"
-                await send(first)
-                conversation = await conversation_of(url, first)
+            for platform, (customer, send) in senders.items():
+                await send(f"bench-{platform}-0 你好")
+                conversation = await conversation_of(url, customer)
                 await open_conversation(page, conversation, f"bench-{platform}-0")
                 clock = await clock_offset(page)
                 latencies, calls, missing = [], [], 0
@@ -228,6 +233,7 @@ async def measure_live(browser: Any, base: str, sim: str, url: str, repeat: int)
                     await asyncio.sleep(rng.uniform(0.5, 1.0))
                 out[platform] = {
                     "conversation_id": conversation,
+                    "samples_ms": [round(x * 1000, 1) for x in latencies],
                     "latency": percentiles(latencies, (50, 95)),
                     "driver_call": percentiles(calls[WARMUP:], (50, 95)),
                     "missing": missing,
@@ -287,7 +293,7 @@ def show(kind: str, found: dict[str, Any]) -> None:
             if not p["n"]:
                 continue
             name = f"{label} ({WHAT[what]})"
-            print(f"  {name:<44} {p['p50_ms']:>8.1f} {p['p95_ms']:>8.1f} {p['max_ms']:>8.1f}   n={p['n']}")
+            print(f"  {name:<50} {p['p50_ms']:>8.1f} {p['p95_ms']:>8.1f} {p['max_ms']:>8.1f}   n={p['n']}")
     print(f"  rows awaited: {listing['rows']}; machine busy {listing['machine_busy_cores']} cores")
     for phase in ("signin", "reload"):
         spans = "  ".join(
@@ -299,7 +305,7 @@ def show(kind: str, found: dict[str, Any]) -> None:
         p = live["latency"]
         name = f"{platform}: callback → message in the open thread"
         print(
-            f"  {name:<44} {p.get('p50_ms', 0):>8.1f} {p.get('p95_ms', 0):>8.1f} {p.get('max_ms', 0):>8.1f}   "
+            f"  {name:<50} {p.get('p50_ms', 0):>8.1f} {p.get('p95_ms', 0):>8.1f} {p.get('max_ms', 0):>8.1f}   "
             f"n={p['n']} missing={live['missing']} (driver call p50 {live['driver_call'].get('p50_ms')} ms, "
             f"clock offset {live['clock']['offset_ms']} ms, busy {live['machine_busy_cores']})"
         )
