@@ -66,11 +66,12 @@ function query(extra = {}) {
   return { assignee: f.assignee, status: f.status, channel_id: f.channel_id, inbox_id: f.inbox_id, label: f.label, sort: f.sort, q: f.q, ...extra };
 }
 
-export async function reloadList() {
+/** The list's first page for the current filters; rendered once `ready` (e.g. the directory) settled too. */
+export async function reloadList(ready = null) {
   for (const tab of $$("#tabs [data-assignee]")) tab.setAttribute("aria-selected", String(tab.dataset.assignee === state.filters.assignee));
   const request = get("/conversations", query({ limit: PAGE }));
   loading = request;
-  const page = await request;
+  const [page] = await Promise.all([request, ready]);
   if (loading !== request) return; // a newer filter won
   state.rows = new Map(page.data.map((row) => [row.id, row]));
   state.order = page.data.map((row) => row.id);

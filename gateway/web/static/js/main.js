@@ -94,8 +94,9 @@ async function enter(session) {
   $("#app").hidden = false;
   $("#me").textContent = state.me.name || state.me.email;
   restoreFilters();
-  await loadDirectory();
-  await reloadList();
+  // the list's first page is asked for with the directory, not after it; its rows render once both
+  // are in (row names and kinds come from the directory)
+  await reloadList(loadDirectory());
   startLive();
 }
 
