@@ -25,7 +25,7 @@ read states and labels):
     page of messages; MP: the callback carries the message.
 
 The seeded channels are disabled (their inboxes would otherwise be polled at the real platforms'
-hosts); their conversations still list. PostgreSQL is ANALYZEd after seeding (autovacuum would);
+hosts); their conversations still list. PostgreSQL gets VACUUM ANALYZE after seeding, as autovacuum would;
 SQLite is left as the gateway leaves it (`--sqlite-analyze` to run ANALYZE there too).
 
     PYTHONPATH=. .venv/bin/python -m tests.bench.inbox_web [--db sqlite|postgresql|both]

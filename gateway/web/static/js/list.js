@@ -6,7 +6,7 @@ import { $, $$, h, initials } from "./dom.js";
 import { formatTime, t } from "./i18n.js";
 import { assigneeName, emit, kindOf, on, state } from "./state.js";
 
-const PAGE = 30;
+const PAGE = 50; // the API's default page; a laptop screen shows ~12 rows, a phone ~8
 let loading = null;
 let searchTimer = null;
 
