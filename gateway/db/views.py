@@ -18,7 +18,7 @@ from gateway.db.models import Contact, ContactIdentity, Conversation, Media, Mes
 from gateway.db.repositories.browse import Context, LastMessage
 from gateway.db.repositories.media import MEDIA_KINDS
 from gateway.db.types import utcnow
-from gateway.domain import MessageType, event_code_expired, event_code_expires_at
+from gateway.domain import ContentType, MessageType, event_code_expired, event_code_expires_at
 
 
 class IdentityOut(Struct, kw_only=True):
@@ -258,17 +258,31 @@ def last_message_out(row: LastMessage | None) -> LastMessageOut | None:
         id=row.id,
         message_type=row.message_type,
         content_type=row.content_type,
-        preview=preview(row.content_type, row.content),
+        preview=preview(row.content_type, row.content, row.attributes),
         created_at=row.created_at,
     )
 
 
-def preview(content_type: str, content: str | None) -> str:
-    """A line for a list: the text (whitespace folded, cut at PREVIEW_CHARS with "…"), else "[type]"."""
-    text = " ".join((content or "").split())
+def preview(content_type: str, content: str | None, attributes: dict[str, Any] | None = None) -> str:
+    """A line for a list: the text (whitespace folded, cut at PREVIEW_CHARS with "…"), else what the
+    message says of itself (a menu: its head text, or its first option), else "[type]"."""
+    text = " ".join((content or _own_words(content_type, attributes or {})).split())
     if not text:
         return f"[{content_type}]"
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def _own_words(content_type: str, attributes: dict[str, Any]) -> str:
+    """The text a message without `content` carries in its attributes (a menu sent through the API)."""
+    if content_type != ContentType.MENU:
+        return ""
+    head = attributes.get("head_content")
+    if isinstance(head, str) and head.strip():
+        return head
+    items = attributes.get("items")
+    first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+    option = first.get("content")
+    return option if isinstance(option, str) else ""
 
 
 def attachment_out(row: Message, media: Media | None) -> AttachmentOut | None:

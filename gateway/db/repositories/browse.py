@@ -218,7 +218,7 @@ def _read_incoming(viewer: int | None) -> Any:
 
 
 def _last_columns(last: type[Message]) -> tuple[Any, ...]:
-    return (last.id, last.message_type, last.content_type, last.content, last.created_at)
+    return (last.id, last.message_type, last.content_type, last.content, last.created_at, last.content_attributes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +230,7 @@ class LastMessage:
     content_type: str
     content: str | None
     created_at: datetime
+    attributes: dict[str, Any] | None = None  # content_attributes: what a menu shows when it has no text
 
 
 async def migrating_channels(session: AsyncSession, channel_ids: set[int]) -> set[int]:
