@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import httpx
 from playwright.async_api import Page, expect
 from sqlalchemy import func, select
 
 from gateway.db.models import Conversation
 from gateway.db.repositories.operators import create_operator
+from tests.api.support import make_keys
 from tests.web.conftest import Inbox
 
 CORP = "wwcorp0001"
@@ -62,3 +66,45 @@ async def until(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> 
     while not await check():
         assert loop.time() < deadline, "condition not reached in time"
         await asyncio.sleep(0.1)
+
+
+# fetches a URL with the page's own session (same origin): status, content type and the bytes
+FETCH = """async ([url, range]) => {
+  const answer = await fetch(url, { credentials: "same-origin", headers: range ? { Range: range } : {} });
+  const bytes = Array.from(new Uint8Array(await answer.arrayBuffer()));
+  const header = (name) => answer.headers.get(name);
+  return { status: answer.status, type: header("content-type"), range: header("content-range"), bytes };
+}"""
+
+
+async def fetch_in_page(page: Page, url: str, byte_range: str | None = None) -> dict[str, Any]:
+    """GET `url` from the page (its cookie, as an <a> or <video> would): status, type, content-range, bytes."""
+    found = await page.evaluate(FETCH, [url, byte_range])
+    found["bytes"] = bytes(found["bytes"])
+    return dict(found)
+
+
+async def write_key(inbox: Inbox) -> str:
+    """A write-scope API key, as an integration holds."""
+    return (await make_keys(inbox.h.db))["write"]
+
+
+async def send_by_api(
+    inbox: Inbox,
+    key: str,
+    conversation_id: int,
+    body: dict[str, Any],
+    files: dict[str, tuple[str, bytes, str]] | None = None,
+) -> dict[str, Any]:
+    """A reply sent through the REST API with an API key (as an integration would): 202 expected."""
+    headers = {"Authorization": f"Bearer {key}"}
+    path = f"/api/v1/conversations/{conversation_id}/messages"
+    async with httpx.AsyncClient(base_url=inbox.base) as client:
+        if files:
+            answer = await client.post(
+                path + "/upload", headers=headers, data={"message": json.dumps(body)}, files=files
+            )
+        else:
+            answer = await client.post(path, headers=headers, json=body)
+    assert answer.status_code == 202, answer.text
+    return dict(answer.json())

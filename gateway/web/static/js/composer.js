@@ -92,6 +92,12 @@ async function upload(file) {
   const conversation = state.current;
   if (!conversation) return;
   const type = file.type.startsWith("image/") ? "image" : file.type.startsWith("video/") ? "video" : "file";
+  // an Official Account sends no file message, and a video only with a thumbnail: say so before
+  // uploading rather than show the gateway's refusal after it
+  if (kindOf(conversation) === "mp" && type !== "image") {
+    status(t("composer.mpImagesOnly", { name: file.name }));
+    return;
+  }
   const form = new FormData();
   form.append("media", file, file.name);
   form.append("message", JSON.stringify({ content_type: type }));

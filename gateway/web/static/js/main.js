@@ -121,7 +121,8 @@ async function loadDirectory() {
 }
 
 async function openConversation(id) {
-  state.current = { id };
+  // the list's row until the full conversation arrives: what it knows (its channel kind) holds meanwhile
+  state.current = { ...(state.rows.get(id) || {}), id };
   document.body.classList.add("reading");
   $("#placeholder").hidden = true;
   $("#thread-view").hidden = false;

@@ -143,7 +143,7 @@ function body(message) {
       return h("div", { class: "card" }, h("strong", {}, `📍 ${a.name || a.label || t("message.location")}`), h("div", {}, a.address || ""), h("div", { class: "muted" }, a.latitude != null ? `${a.latitude}, ${a.longitude}` : ""));
     case "link":
     case "news":
-      return h("a", { class: "card link-card", href: a.url || "#", target: "_blank", rel: "noopener noreferrer" }, h("strong", {}, a.title || message.content || a.url || ""), h("div", { class: "muted" }, a.description || ""));
+      return linkCard(message, a);
     case "miniprogram":
       return h("div", { class: "card" }, h("strong", {}, `▣ ${a.title || t("message.miniprogram")}`), h("div", { class: "muted" }, [a.appid, a.pagepath].filter(Boolean).join(" · ")));
     case "menu":
@@ -151,6 +151,21 @@ function body(message) {
     default:
       return h("div", { class: "text" }, richText(message.content || (message.content_type !== "text" ? `[${message.content_type}]` : "")));
   }
+}
+
+/** A link or news card: title, description and where it leads. MP news may carry its one article
+ * as `articles` [{title, description, url, picurl}] instead of flat fields. */
+function linkCard(message, a) {
+  const article = Array.isArray(a.articles) && a.articles[0] && typeof a.articles[0] === "object" ? a.articles[0] : a;
+  const url = article.url || "";
+  const safe = /^https?:\/\//i.test(url) ? url : "#";
+  return h(
+    "a",
+    { class: "card link-card", href: safe, target: "_blank", rel: "noopener noreferrer" },
+    h("strong", {}, article.title || message.content || url),
+    h("div", { class: "muted" }, article.description || article.desc || ""),
+    url ? h("div", { class: "card-url muted" }, url) : null,
+  );
 }
 
 function mediaOr(file, render) {
