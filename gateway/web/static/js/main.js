@@ -19,6 +19,7 @@ async function boot() {
   $("#language").addEventListener("change", (event) => {
     setLanguage(event.target.value, { remember: true });
     fillFilterOptions();
+    fillAssignees();
     emit("language");
     if (state.current) renderHead();
     showPolicy();
@@ -115,9 +116,15 @@ async function loadDirectory() {
   state.labels = labels;
   state.operators = operators.filter((o) => o.active !== false);
   fillFilterOptions();
+  fillAssignees();
+}
+
+/** The "assign to" picker: nobody, then every active operator (admins only: agents read no /operators). */
+function fillAssignees() {
   const select = $("#assign-to");
   select.replaceChildren(h("option", { value: "" }, t("action.assignNobody")), ...state.operators.map((o) => h("option", { value: String(o.id) }, o.name || o.email)));
   select.hidden = state.operators.length === 0;
+  select.value = state.current && state.current.operator_id ? String(state.current.operator_id) : "";
 }
 
 async function openConversation(id) {
@@ -162,8 +169,13 @@ function renderHead() {
   $("#action-hint").textContent = refusal;
   $("#action-hint").hidden = !refusal;
   $('[data-action="reopen"]').hidden = !resolved;
-  $('[data-action="queue"]').hidden = resolved || kind !== "wecom";
-  $('[data-action="bot"]').hidden = resolved || kind !== "wecom";
+  for (const target of ["queue", "bot"]) {
+    const button = $(`[data-action="${target}"]`);
+    const refused = handoverRefusal(c, kind, target);
+    button.hidden = resolved || kind !== "wecom";
+    button.disabled = Boolean(refused);
+    button.title = refused;
+  }
   $("#assign-to").value = c.operator_id ? String(c.operator_id) : "";
 }
 
@@ -176,6 +188,18 @@ function renderHead() {
 function resolveRefusal(c, kind) {
   if (kind !== "wecom" || c.status === "resolved" || !["0", "1", "2"].includes(c.platform_state)) return "";
   return t("action.resolveNotYet", { state: t("wecomState." + c.platform_state) });
+}
+
+/**
+ * Why WeCom would refuse handing this session to the queue or the bot now, or "" when it may: it
+ * moves a session 0→1, 0→2 and 1→2 only (a servicer's session, state 3, neither; docs/platforms.md
+ * §2.3), so the page does not offer a move that can only answer 95016. An unknown state is tried.
+ */
+function handoverRefusal(c, kind, target) {
+  const from = c.platform_state;
+  if (kind !== "wecom" || !["0", "1", "2", "3", "4"].includes(from)) return "";
+  const allowed = target === "bot" ? ["0"] : ["0", "1"];
+  return allowed.includes(from) ? "" : t("action.handoverNotNow", { state: t("wecomState." + from) });
 }
 
 async function markRead() {
@@ -267,8 +291,8 @@ function initKeys() {
     ["j", "help.next", () => go(1)],
     ["k", "help.prev", () => go(-1)],
     ["r", "help.reply", () => $("#composer").elements.content.focus()],
-    ["e", "help.resolve", () => $('[data-action="resolve"]').click()],
-    ["a", "help.assign", () => $('[data-action="assign-me"]').click()],
+    ["e", "help.resolve", () => press('[data-action="resolve"]')],
+    ["a", "help.assign", () => press('[data-action="assign-me"]')],
     ["/", "help.search", () => $("#search").focus()],
     ["?", "help.help", () => showHelp(keys)],
   ];
@@ -283,6 +307,12 @@ function initKeys() {
     entry[2]();
   });
   document.addEventListener("visibilitychange", () => !document.hidden && markRead());
+}
+
+/** A shortcut's button, clicked only where a person could click it: shown, enabled, with a conversation open. */
+function press(selector) {
+  const button = $(selector);
+  if (state.current && !button.hidden && !button.disabled && !$("#thread-view").hidden) button.click();
 }
 
 function go(step) {
