@@ -15,6 +15,7 @@ from gateway.db.repositories.operators import by_email, link_agent
 from kefu_sim.samples import JPEG
 from tests.web.conftest import Inbox, Watch, screenshot
 from tests.web.support import (
+    APPID,
     CORP,
     EMAIL,
     add_operator,
@@ -188,6 +189,9 @@ async def test_link_and_news_cards_sent_through_the_api(inbox: Inbox, browser: B
         "picurl": "https://shop.example/news/spring.jpg",
     }
     await send_by_api(inbox, key, ids["mp"], {"content_type": "news", "articles": [article]})
+    # the follower shares a link whose URL is script: the card shows it but does not link it
+    trap = {"title": "Free gift", "description": "click me", "url": "javascript:alert(document.cookie)"}
+    await h.driver.mp_user_message(APPID, people["openid"], "link", **trap)
 
     async def delivered() -> bool:
         wecom = await h.driver.deliveries(platform="wecom", touser=people["alice"])
@@ -216,6 +220,10 @@ async def test_link_and_news_cards_sent_through_the_api(inbox: Inbox, browser: B
     await expect(card.locator(".card-url")).to_have_text("https://shop.example/news/spring")
     await expect(card).to_have_attribute("href", "https://shop.example/news/spring")
     await expect(page.locator("#thread [data-direction=outgoing] .delivery.sent")).to_have_count(1)
+    shared = page.locator("#thread [data-direction=incoming] a.link-card")
+    await expect(shared.locator("strong")).to_have_text("Free gift")
+    await expect(shared.locator(".card-url")).to_have_text("javascript:alert(document.cookie)")
+    await expect(shared).to_have_attribute("href", "#")
     await screenshot(page, "23-news-card")
     assert watch.errors == [] and watch.unauthorized() == [], (watch.errors, watch.unauthorized())
 
