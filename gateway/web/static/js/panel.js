@@ -7,14 +7,17 @@ import { formatTime, t } from "./i18n.js";
 import { emit, kindOf, state } from "./state.js";
 import { avatar } from "./list.js";
 
+let loads = 0; // panel loads started: only the newest may draw (an older one can answer last)
+
 export async function loadPanel(conversation) {
   const box = $("#contact");
+  const mine = ++loads;
   if (!conversation || !conversation.contact_id) return box.replaceChildren();
   const [contact, previous] = await Promise.all([
     get(`/contacts/${conversation.contact_id}`),
     get("/conversations", { contact_id: conversation.contact_id, assignee: "all", limit: 10 }).catch(() => ({ data: [] })),
   ]);
-  if (!state.current || state.current.id !== conversation.id) return;
+  if (mine !== loads || !state.current || state.current.id !== conversation.id) return;
   // channel kinds from the conversations' inboxes too: agents do not read /channels
   const kinds = new Map([...state.channels.values()].map((c) => [c.id, c.kind]));
   for (const c of [conversation, ...(previous.data || [])]) if (c.inbox) kinds.set(c.inbox.channel_id, kindOf(c));
