@@ -141,11 +141,14 @@ async function openConversation(id) {
   if (state.current && state.current.id === id) markRead();
 }
 
+let refreshes = 0; // reads of the open conversation started: an older answer arriving last is dropped
+
 async function refreshCurrent() {
   if (!state.current) return;
   const id = state.current.id;
+  const mine = ++refreshes;
   const conversation = await get(`/conversations/${id}`);
-  if (!state.current || state.current.id !== id) return;
+  if (mine !== refreshes || !state.current || state.current.id !== id) return;
   state.current = conversation;
   renderHead();
   showPolicy();
