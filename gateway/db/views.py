@@ -119,7 +119,7 @@ class LastMessageOut(Struct, kw_only=True):
     id: int
     message_type: str  # incoming | outgoing
     content_type: str
-    preview: str  # up to 80 characters of text, or a placeholder such as "[image]"
+    preview: str  # up to 80 characters of text (a menu: its head or first option), else e.g. "[image]"
     created_at: datetime
 
 
