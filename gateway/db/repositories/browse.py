@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, null, or_, select, text
+from sqlalchemy import ColumnElement, and_, case, null, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.sql import Select
@@ -28,6 +28,7 @@ from gateway.db.people import ConversationLabel, ReadState
 from gateway.db.repositories import search
 from gateway.db.repositories.labels import labels_of_conversations
 from gateway.db.repositories.util import is_postgres
+from gateway.domain import ContentType
 from gateway.errors import NotFound
 
 
@@ -218,7 +219,9 @@ def _read_incoming(viewer: int | None) -> Any:
 
 
 def _last_columns(last: type[Message]) -> tuple[Any, ...]:
-    return (last.id, last.message_type, last.content_type, last.content, last.created_at, last.content_attributes)
+    # a menu's attributes alone: its preview is read from them; no other row's JSON is read and decoded
+    attributes = case((last.content_type == ContentType.MENU, last.content_attributes), else_=null())
+    return (last.id, last.message_type, last.content_type, last.content, last.created_at, attributes)
 
 
 @dataclass(frozen=True, slots=True)
