@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import string
 import subprocess
 import tempfile
@@ -203,15 +204,19 @@ async def statements_per_callback(url: str, count: int = 200) -> dict[str, Any]:
                 half = count // 2
                 for target, body in requests[:half]:  # warm the caches (and, for MP, create most contacts)
                     (await client.post(target, content=body)).raise_for_status()
-                counter = StatementCounter(runtime.db.engine)
+                # the callback writer has an engine of its own (Runtime.callback_db): count both
+                counters = [StatementCounter(runtime.db.engine), StatementCounter(runtime.callback_db.engine)]
                 for target, body in requests[half:]:
                     (await client.post(target, content=body)).raise_for_status()
-                counter.close()
+                by_verb: Counter[str] = Counter()
+                for counter in counters:
+                    counter.close()
+                    by_verb.update(counter.by_verb)
                 n = count - half
                 out[case] = {
-                    "statements": round(counter.statements / n, 1),
-                    "uncached": round(counter.uncached / n, 1),
-                    "by_verb": {k: round(v / n, 1) for k, v in sorted(counter.by_verb.items())},
+                    "statements": round(sum(c.statements for c in counters) / n, 1),
+                    "uncached": round(sum(c.uncached for c in counters) / n, 1),
+                    "by_verb": {k: round(v / n, 1) for k, v in sorted(by_verb.items())},
                 }
     finally:
         await runtime.stop()
@@ -372,7 +377,7 @@ def measure(
         assert server.proc is not None
         spy = subprocess.Popen(
             [
-                str(Path(PYTHON).parent / "py-spy"),
+                shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy"),
                 "record",
                 "-p",
                 str(server.proc.pid),
