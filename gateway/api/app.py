@@ -137,8 +137,8 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "jobs": runtime.jobs,
         "callback_base": render.callback_base(runtime.settings),  # where platforms reach /callbacks
         "metrics": runtime.metrics,
-        "callbacks": runtime.callbacks,
-        "syncer": runtime.syncer,
+        # the callback route's pieces as one dependency (two or more would cost a task each per callback)
+        "intake": callbacks.CallbackIntake(runtime.callbacks, runtime.channels, runtime.metrics, runtime.syncer),
         "security": runtime.settings.security,  # what admin keys may point the gateway at
         "readiness": runtime.settings.readiness,  # /readyz limits
         "netguard": runtime.netguard,  # webhook targets

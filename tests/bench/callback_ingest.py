@@ -19,8 +19,16 @@ real sync_msg pull (an empty page) and commits its cursor.
 The bare endpoint (same route shape, reads the body, answers "success") is measured before and
 after the gateway runs; the ratio uses their mean. Target: gateway ≥ 70 % of bare.
 
+The peer (tests/bench/peer_handler.py, `serve_app peer`): a hand-written wechatpy handler on the
+same server options that verifies, decrypts and parses each callback and commits one row per
+callback (ON CONFLICT DO NOTHING; SQLite WAL through aiosqlite, PostgreSQL through asyncpg
+autocommit), in a fresh database of its own. Each case runs peer then gateway back to back on the
+same request files; the summary prints gateway/bare, gateway/peer and peer/bare (`--no-peer`
+skips it). `--no-inprocess` skips the in-process breakdowns (steps, layers, SQL per callback).
+
     .venv/bin/python -m tests.bench.callback_ingest [--db sqlite|postgresql|both] [--duration 10]
-        [--connections 32] [--profile] [--sync none|simulator] [--sweep 1,4,32]
+        [--connections 32] [--profile] [--sync none|simulator] [--sweep 1,4,32] [--no-peer]
+        [--no-inprocess]
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import string
 import subprocess
 import tempfile
@@ -37,12 +46,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.bench.callback_layers import layer_costs
 from tests.bench.common import (
     AES_KEY,
     PYTHON,
+    BenchDatabase,
     Server,
     StatementCounter,
     add_channel,
@@ -149,6 +159,32 @@ async def count_rows(url: str) -> dict[str, int]:
         await db.dispose()
 
 
+async def count_peer_rows(url: str) -> dict[str, int]:
+    from gateway.db.engine import Database
+
+    db = Database(url)
+    try:
+        async with db.sessions() as session:
+            return {
+                table: int(await session.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
+                for table in ("peer_wecom_events", "peer_mp_messages")
+            }
+    finally:
+        await db.dispose()
+
+
+def peer_env(db: BenchDatabase) -> dict[str, str]:
+    """The peer's configuration: its own database, the channels' tokens and key."""
+    return {
+        "PEER_DATABASE_URL": db.url,
+        "PEER_AES_KEY": AES_KEY,
+        "PEER_MP_TOKEN": MP_TOKEN,
+        "PEER_MP_APPID": APPID,
+        "PEER_WECOM_TOKEN": WECOM_TOKEN,
+        "PEER_WECOM_CORPID": CORPID,
+    }
+
+
 async def statements_per_callback(url: str, count: int = 200) -> dict[str, Any]:
     """In-process (ASGI, no server): SQL statements and fresh compilations per callback, by case."""
     from gateway.api.app import create_app
@@ -168,15 +204,19 @@ async def statements_per_callback(url: str, count: int = 200) -> dict[str, Any]:
                 half = count // 2
                 for target, body in requests[:half]:  # warm the caches (and, for MP, create most contacts)
                     (await client.post(target, content=body)).raise_for_status()
-                counter = StatementCounter(runtime.db.engine)
+                # the callback writer has an engine of its own (Runtime.callback_db): count both
+                counters = [StatementCounter(runtime.db.engine), StatementCounter(runtime.callback_db.engine)]
                 for target, body in requests[half:]:
                     (await client.post(target, content=body)).raise_for_status()
-                counter.close()
+                by_verb: Counter[str] = Counter()
+                for counter in counters:
+                    counter.close()
+                    by_verb.update(counter.by_verb)
                 n = count - half
                 out[case] = {
-                    "statements": round(counter.statements / n, 1),
-                    "uncached": round(counter.uncached / n, 1),
-                    "by_verb": {k: round(v / n, 1) for k, v in sorted(counter.by_verb.items())},
+                    "statements": round(sum(c.statements for c in counters) / n, 1),
+                    "uncached": round(sum(c.uncached for c in counters) / n, 1),
+                    "by_verb": {k: round(v / n, 1) for k, v in sorted(by_verb.items())},
                 }
     finally:
         await runtime.stop()
@@ -322,12 +362,13 @@ def measure(
     result["other_cpu_cores"] = round(
         result["machine_busy_cores"] - result["server_cpu_cores"] - result["wrk_cpu_cores"], 2
     )
+    result["loadavg_1m"] = round(os.getloadavg()[0], 2)
     raw = result.pop("raw")
     print(
         f"{name:<28} {result['requests_per_s']:>9.0f} req/s  p50 {result.get('p50_ms')} ms  "
         f"p99 {result.get('p99_ms')} ms  non-2xx {result['non_2xx']}  CPU cores: server "
         f"{result['server_cpu_cores']} wrk {result['wrk_cpu_cores']} other {result['other_cpu_cores']}; "
-        f"server CPU per request {result['server_cpu_us_per_request']} µs"
+        f"server CPU per request {result['server_cpu_us_per_request']} µs; load {result['loadavg_1m']}"
     )
     if result["non_2xx"] or result["socket_errors"]:
         print(raw)
@@ -336,7 +377,7 @@ def measure(
         assert server.proc is not None
         spy = subprocess.Popen(
             [
-                str(Path(PYTHON).parent / "py-spy"),
+                shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy"),
                 "record",
                 "-p",
                 str(server.proc.pid),
@@ -390,8 +431,9 @@ async def simulator_state(path: Path, tokens: list[str]) -> None:
 def bench_database(
     kind: str, args: argparse.Namespace, files: dict[str, Path], bare: dict[str, Any], tokens: list[str]
 ) -> dict[str, Any]:
-    heading(f"{kind}: gateway")
+    heading(f"{kind}: peer and gateway" if args.peer else f"{kind}: gateway")
     db = run(fresh_database(kind))
+    peer_db: BenchDatabase | None = None
     out: dict[str, Any] = {}
     try:
         wecom_id = run(
@@ -417,33 +459,24 @@ def bench_database(
             )
         )
         assert (wecom_id, mp_id) == (1, 2), "request files assume channel ids 1 (wecom) and 2 (mp)"
-        out["cpu_breakdown"] = run(cpu_breakdown(db.url))
-        print(
-            "sequential in-process steps (wall / CPU µs): "
-            + "; ".join(f"{k} {v['wall_us']}/{v['cpu_us']}" for k, v in out["cpu_breakdown"].items())
-        )
-        out["layers"] = run(layer_costs(db.url, wecom_requests(1, 8000, random.Random(3))[0]))
-        layers = out["layers"]
-        print(
-            f"in-process CPU µs per WeCom callback, 32 concurrent: bare {layers['bare']}, gateway "
-            f"{layers['gateway']} = bare + routing {layers['routing_us']} + verify/decrypt/parse "
-            f"{layers['crypto_and_parse_us']} + durable write {layers['durable_write_us']} "
-            f"({layers['callbacks_per_transaction']} callbacks per transaction)"
-        )
-        out["sql_per_callback"] = run(statements_per_callback(db.url))
-        print(
-            "SQL statements per callback (after warm-up): "
-            + "; ".join(
-                f"{case} {v['statements']} ({v['uncached']} compiled afresh) {v['by_verb']}"
-                for case, v in out["sql_per_callback"].items()
-            )
-        )
-        server = bench_server("gateway", "gateway", free_port(), gateway_env(db.url)).start()
+        if args.inprocess:
+            in_process(db.url, out)
+        peer_server: Server | None = None
+        if args.peer:
+            peer_db = run(fresh_database(kind, migrate=False))  # the peer creates its two tables
+            peer_server = bench_server("peer", "peer", free_port(), peer_env(peer_db)).start()
+            out["peer"] = {}
+        server = bench_server("gateway", "gateway", free_port(), gateway_env(db.url))
         try:
-            out["wecom"] = measure(
-                server, f"{kind} gateway wecom", files["wecom"], files["wecom_warm"], args, profile=args.profile
-            )
-            out["mp"] = measure(server, f"{kind} gateway mp", files["mp"], files["mp_warm"], args, profile=args.profile)
+            server.start()
+            for case in ("wecom", "mp"):
+                if peer_server is not None:
+                    out["peer"][case] = measure(
+                        peer_server, f"{kind} peer {case}", files[case], files[f"{case}_warm"], args
+                    )
+                out[case] = measure(
+                    server, f"{kind} gateway {case}", files[case], files[f"{case}_warm"], args, profile=args.profile
+                )
             if args.sweep:
                 out["wecom_by_connections"] = {}
                 for connections in (int(c) for c in args.sweep.split(",")):
@@ -453,20 +486,58 @@ def bench_database(
                     )
             out["peak_rss_mb"] = server.peak_rss_mb()
             out["rss_end_mb"] = server.rss_mb()
+            if peer_server is not None:
+                out["peer"]["peak_rss_mb"] = peer_server.peak_rss_mb()
         finally:
             server.stop()
+            if peer_server is not None:
+                peer_server.stop()
         out["rows"] = run(count_rows(db.url))
         sent = sum(r["requests"] for r in (out["wecom"], out["mp"]))
         print(f"rows after the runs: {out['rows']}  (main runs sent {sent} requests; warm-ups come on top)")
+        if peer_db is not None:
+            out["peer"]["rows"] = run(count_peer_rows(peer_db.url))
+            sent = sum(out["peer"][case]["requests"] for case in ("wecom", "mp"))
+            print(f"peer rows after the runs: {out['peer']['rows']}  (main runs sent {sent}; warm-ups on top)")
         for case in ("wecom", "mp"):
             out[case]["ratio_to_bare"] = ratio(out[case]["requests_per_s"], bare["mean_requests_per_s"])
             print(f"{kind} {case}: gateway/bare = {out[case]['ratio_to_bare']}  (target ≥ 0.70)")
+            if args.peer:
+                out[case]["ratio_to_peer"] = ratio(out[case]["requests_per_s"], out["peer"][case]["requests_per_s"])
+                print(f"{kind} {case}: gateway/peer = {out[case]['ratio_to_peer']}")
         print(f"serve process peak RSS {out['peak_rss_mb']} MB")
         if args.sync == "simulator":
             out["wecom_sync_on"] = bench_sync_on(kind, args, files, tokens, bare)
     finally:
         run(db.drop())
+        if peer_db is not None:
+            run(peer_db.drop())
     return out
+
+
+def in_process(url: str, out: dict[str, Any]) -> None:
+    """The in-process breakdowns: sequential steps, layers under 32 callers, SQL per callback."""
+    out["cpu_breakdown"] = run(cpu_breakdown(url))
+    print(
+        "sequential in-process steps (wall / CPU µs): "
+        + "; ".join(f"{k} {v['wall_us']}/{v['cpu_us']}" for k, v in out["cpu_breakdown"].items())
+    )
+    out["layers"] = run(layer_costs(url, wecom_requests(1, 8000, random.Random(3))[0]))
+    layers = out["layers"]
+    print(
+        f"in-process CPU µs per WeCom callback, 32 concurrent: bare {layers['bare']}, gateway "
+        f"{layers['gateway']} = bare + routing {layers['routing_us']} + verify/decrypt/parse "
+        f"{layers['crypto_and_parse_us']} + durable write {layers['durable_write_us']} "
+        f"({layers['callbacks_per_transaction']} callbacks per transaction)"
+    )
+    out["sql_per_callback"] = run(statements_per_callback(url))
+    print(
+        "SQL statements per callback (after warm-up): "
+        + "; ".join(
+            f"{case} {v['statements']} ({v['uncached']} compiled afresh) {v['by_verb']}"
+            for case, v in out["sql_per_callback"].items()
+        )
+    )
 
 
 def bench_sync_on(
@@ -515,6 +586,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="extra run of each case under py-spy")
     parser.add_argument("--sync", default="none", choices=["none", "simulator"])
     parser.add_argument("--sweep", default="", help="also run WeCom at these connection counts, e.g. 1,4,32")
+    parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip the hand-written wechatpy peer")
+    parser.add_argument("--no-inprocess", dest="inprocess", action="store_false", help="skip the in-process breakdowns")
     args = parser.parse_args()
 
     rng = random.Random(1)
@@ -550,6 +623,7 @@ def main() -> None:
             "wrk_threads": 1,
             "bodies_per_file": args.bodies,
             "sync": args.sync,
+            "peer": args.peer,
         },
         "bare": bare,
     }
@@ -575,6 +649,14 @@ def main() -> None:
                 f"{kind:<10} {case:<5} {found[case]['requests_per_s']:>8.0f} req/s  p50 {found[case].get('p50_ms')} "
                 f"ms  p99 {found[case].get('p99_ms')} ms  ratio {found[case]['ratio_to_bare']}  (target ≥ 0.70)"
             )
+            if "peer" in found:
+                peer = found["peer"][case]
+                peer["ratio_to_bare"] = ratio(peer["requests_per_s"], bare["mean_requests_per_s"])
+                print(
+                    f"{'':<10} {'':<5} peer {peer['requests_per_s']:>5.0f} req/s  p50 {peer.get('p50_ms')} ms  "
+                    f"p99 {peer.get('p99_ms')} ms  gateway/bare {found[case]['ratio_to_bare']}  gateway/peer "
+                    f"{found[case]['ratio_to_peer']}  peer/bare {peer['ratio_to_bare']}"
+                )
         if "wecom_sync_on" in found:
             s = found["wecom_sync_on"]
             s["ratio_to_bare"] = ratio(s["requests_per_s"], bare["mean_requests_per_s"])

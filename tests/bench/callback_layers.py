@@ -88,6 +88,7 @@ async def layer_costs(url: str, requests: Sequence[tuple[str, str]], per_case: i
     from gateway.api.app import create_app
     from gateway.channels.base import CallbackResult, PullRequest
     from gateway.runtime import Runtime
+    from tests.bench.callback_ingest import OPEN_KFID
     from tests.bench.common import settings_for
     from tests.bench.serve_app import bare
 
@@ -111,7 +112,10 @@ async def layer_costs(url: str, requests: Sequence[tuple[str, str]], per_case: i
         out["gateway_no_database"] = await _cpu_per_request(app, chunks[2])
         channel = await runtime.channels.get(1)
         ready = CallbackResult(
-            event_key="k", event_kind="event:kf_msg_or_event", payload="", pull=PullRequest(stream="wk", token="t")
+            event_key="k",
+            event_kind="event:kf_msg_or_event",
+            payload="",
+            pull=PullRequest(stream=OPEN_KFID, token="t"),  # a kf account of the channel: not rejected
         )
 
         async def no_crypto(request: Any) -> CallbackResult:

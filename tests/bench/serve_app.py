@@ -1,11 +1,13 @@
 """Serve a benchmark app under uvicorn with exactly `kefu-gateway serve`'s options (uvloop, httptools, 1 worker).
 
-    python -m tests.bench.serve_app gateway|gateway-loops|bare --port 8000
+    python -m tests.bench.serve_app gateway|gateway-loops|bare|peer --port 8000
 
 `gateway` is `create_app()` with the sync loop and job runner off (a callback's sync kick only sets
 an event): what a callback costs by itself. `gateway-loops` is `create_app()` as `serve` builds it.
 `bare` is a Litestar app with one POST /callbacks/{id} route that reads the body and answers
-"success": the ceiling the gateway is compared against.
+"success": the ceiling the gateway is compared against. `peer` is a hand-written wechatpy handler
+that decrypts, parses and commits one row per callback (tests/bench/peer_handler.py, configured by
+PEER_* variables): the floor a durable handler without the gateway sets.
 """
 
 from __future__ import annotations
@@ -42,7 +44,13 @@ def gateway_loops() -> Litestar:
     return create_app(background=True)
 
 
-APPS = {"bare": "bare", "gateway": "gateway", "gateway-loops": "gateway_loops"}
+def peer() -> Litestar:
+    from tests.bench.peer_handler import peer as peer_app
+
+    return peer_app()
+
+
+APPS = {"bare": "bare", "gateway": "gateway", "gateway-loops": "gateway_loops", "peer": "peer"}
 
 
 def main() -> None:
@@ -56,7 +64,7 @@ def main() -> None:
     parser.add_argument("app", choices=sorted(APPS))
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    if args.app != "bare":
+    if args.app not in ("bare", "peer"):
         settings = get_settings()
         configure_logging(settings.log_level, json_lines=settings.log_json)
         settings.require_secret_key()

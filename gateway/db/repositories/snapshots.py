@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import views
-from gateway.db.models import Conversation, Message
+from gateway.db.models import ContactIdentity, Conversation, Message
 from gateway.db.repositories import feed
 from gateway.db.repositories.browse import conversation_context
 from gateway.db.repositories.contacts import list_identities
@@ -70,10 +70,14 @@ async def embed(session: AsyncSession, events: Sequence[Any]) -> None:
     contact_ids = sorted({c.contact_id for c in conversations.values()})
     contacts: dict[int, dict[str, Any]] = {}
     if contact_ids:  # the rows conversation_context loaded; their identities and labels besides
-        identities = await list_identities(session, contact_ids)
+        # each contact gets its own identities: contact_out over all of them would be quadratic in the
+        # contacts of a batch (a sync page or a group commit), an ORM attribute read per pair
+        identities: dict[int, list[ContactIdentity]] = {}
+        for identity in await list_identities(session, contact_ids):
+            identities.setdefault(identity.contact_id, []).append(identity)
         labels = await labels_of_contacts(session, contact_ids)
         contacts = {
-            cid: _plain(views.contact_out(ctx.contacts[cid], identities, labels[cid]))
+            cid: _plain(views.contact_out(ctx.contacts[cid], identities.get(cid, []), labels[cid]))
             for cid in contact_ids
             if cid in ctx.contacts
         }
