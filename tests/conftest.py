@@ -1,4 +1,5 @@
-"""Shared fixtures: a migrated database (SQLite always; PostgreSQL when GATEWAY_TEST_DATABASE_URL is set)."""
+"""Shared fixtures: a migrated database (SQLite always; PostgreSQL when GATEWAY_TEST_DATABASE_URL is set),
+and cheap operator-password hashing for in-process tests (see `cheap_password_hashing`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from gateway.db import migrate
+from gateway.db import migrate, passwords
 from gateway.db.engine import Database, create_engine
 from gateway.db.models import Base
 from gateway.sealing import SecretBox
@@ -84,3 +86,31 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def box() -> SecretBox:
     return SecretBox(TEST_SECRET_KEY)
+
+
+# argon2id at a tiny cost: the same algorithm, hash format and code paths, a thousandth of the work.
+_CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+_CHEAP_DUMMY = _CHEAP_HASHER.hash("kefu-gateway: no such operator")
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process tests hash operator passwords with argon2id at a tiny cost (t=1, m=1 MiB, p=1).
+
+    The production parameters (argon2-cffi's defaults, gateway.db.passwords) cost a large fraction
+    of a second per hash or verify on a loaded 2-core machine, and the sign-in tests do hundreds.
+    A test that asks for the `production_passwords` fixture keeps the production hasher, as do the
+    real `kefu-gateway` processes the CLI tests start.
+    """
+    if "production_passwords" in request.fixturenames:
+        return
+    monkeypatch.setattr(passwords, "_hasher", _CHEAP_HASHER)
+    monkeypatch.setattr(passwords, "_DUMMY", _CHEAP_DUMMY)
+
+
+@pytest.fixture
+def production_passwords() -> PasswordHasher:
+    """Keep gateway.db.passwords' own argon2id parameters for this test (see cheap_password_hashing)."""
+    hasher = passwords._hasher
+    assert hasher is not _CHEAP_HASHER and hasher.time_cost == PasswordHasher().time_cost
+    return hasher

@@ -25,7 +25,7 @@ from gateway.db.repositories.channels import ChannelRepository
 from gateway.runtime import Runtime
 from gateway.settings import SecuritySettings, Settings, SyncSettings
 from kefu_sim import SimClock, SimDriver, World
-from kefu_sim import create_app as create_simulator_app
+from tests.sim_apps import simulator
 
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 GATEWAY = "http://gateway"
@@ -163,7 +163,15 @@ async def harness(
     """Simulator (live clock: the gateway's policy compares with real time) + gateway on `db`."""
     world = World(seed=seed, clock=clock or SimClock())
     world.config.callback_timeout = 5.0
-    sim_app = create_simulator_app(world)
+    async with simulator(world) as sim_app:  # the routes built once per process, this world bound to them
+        async with _gateway(db, secret_key, world, sim_app, media_dir=media_dir, start=start, **sync) as h:
+            yield h
+
+
+@asynccontextmanager
+async def _gateway(
+    db: Database, secret_key: str, world: World, sim_app: Litestar, *, media_dir: Any, start: bool, **sync: float
+) -> AsyncIterator[Harness]:
     sim_http = httpx.AsyncClient(transport=httpx.ASGITransport(sim_app), base_url=SIM)
     scratch = tempfile.TemporaryDirectory(prefix="kgw-media-") if media_dir is None else None
     # the vault (inbound downloads, kept uploads) in a directory of its own, never the working directory

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from gateway.db.models import Agent, Conversation, DomainEvent, Message
@@ -33,7 +34,7 @@ async def platform_agent(api: Api, channel_id: int, source_id: str) -> int:
 
 
 async def test_admins_manage_operators_and_no_answer_or_log_carries_a_password(
-    api: Api, caplog: pytest.LogCaptureFixture
+    api: Api, caplog: pytest.LogCaptureFixture, production_passwords: PasswordHasher
 ) -> None:
     caplog.set_level(logging.INFO)  # what a gateway logs in production (aiosqlite's DEBUG echoes SQL parameters)
     caplog.set_level(logging.DEBUG, logger="gateway")
@@ -58,6 +59,8 @@ async def test_admins_manage_operators_and_no_answer_or_log_carries_a_password(
     async with api.db.sessions() as session:
         stored = await session.scalar(select(Operator.password_hash))
     assert stored.startswith("$argon2id$")
+    params = production_passwords  # the product's own cost, not the tests' cheap one
+    assert f"$m={params.memory_cost},t={params.time_cost},p={params.parallelism}$" in stored
     assert not any(stored in body or "a long password 1" in body for body in api.bodies)
     assert "a long password 1" not in caplog.text and stored not in caplog.text
     async with api.db.sessions() as session:

@@ -41,7 +41,10 @@ async def audit_count(db: Database) -> int:
         return int(await session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
 
 
-async def test_sign_in_sets_a_safe_cookie_and_me_gives_the_csrf_token_again(api: Api) -> None:
+async def test_sign_in_sets_a_safe_cookie_and_me_gives_the_csrf_token_again(
+    api: Api, production_passwords: object
+) -> None:
+    """(Signs in with the product's argon2id parameters, not the tests' cheap ones.)"""
     await add_operator(api.db, "Ana@Example.com")
     answer = await api.client.post("/api/v1/auth/sign-in", json={"email": " ANA@example.COM ", "password": PASSWORD})
     assert answer.status_code == 200, answer.text

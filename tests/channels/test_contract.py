@@ -35,7 +35,8 @@ from gateway.channels.wecom import WeComChannel
 from gateway.domain import ContentType, ConversationStatus, InboundMessage, MessageType
 from gateway.errors import CallbackError, SignatureError, UnsupportedByChannel
 from gateway.wechat.tokens import TokenManager
-from kefu_sim import SimClock, SimDriver, World, create_app
+from kefu_sim import SimClock, SimDriver, World
+from tests.sim_apps import simulator
 
 TOKEN, AES_KEY = "CallbackToken123", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 CALLBACK = {"callback_url": "http://gw/cb", "callback_token": TOKEN, "encoding_aes_key": AES_KEY}
@@ -270,14 +271,15 @@ async def _env(kit: Kit) -> AsyncIterator[Env]:
 
     world = World(seed=5, clock=SimClock(1_767_225_600.0, frozen=True))
     async with httpx.AsyncClient(transport=httpx.MockTransport(receive)) as gateway:
-        app = create_app(world, callback_client=gateway)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
+        async with (
+            simulator(world, callback_client=gateway) as app,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http,
+        ):
             env = holder["env"] = Env(kit, SimDriver(http), http, world)
             await kit.setup(env)
             await env.inbound()  # setup noise (e.g. MP's subscribe event) is not part of any case
             yield env
             await env.driver.flush_callbacks()
-            await app.state.dispatcher.close()
 
 
 @pytest.fixture(params=KITS, ids=lambda kit: kit.id)

@@ -41,7 +41,8 @@ from gateway.errors import (
 from gateway.wechat.crypto import WeChatCrypto, sha1_signature
 from gateway.wechat.tokens import TokenManager
 from gateway.wechat.xmlmsg import build_xml
-from kefu_sim import SimClock, SimDriver, World, create_app
+from kefu_sim import SimClock, SimDriver, World
+from tests.sim_apps import simulator
 
 TOKEN = "CallbackToken123"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -106,8 +107,10 @@ async def _env(mode: str) -> AsyncIterator[Env]:
         return await holder["env"].receive(request)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(receive)) as gateway:
-        app = create_app(world, callback_client=gateway)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
+        async with (
+            simulator(world, callback_client=gateway) as app,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http,
+        ):
             env = holder["env"] = Env(world, http)
             account = await env.driver.mp_create_app(
                 wechat_id="kftest",
@@ -120,7 +123,6 @@ async def _env(mode: str) -> AsyncIterator[Env]:
             env.channel = env.make_channel(account["secret"], mode)
             env.openid = (await env.driver.mp_add_follower(env.appid, nickname="Alice", unionid="u-alice"))["openid"]
             yield env
-            await app.state.dispatcher.close()
 
 
 @pytest.fixture(params=["plain", "compat", "safe"])

@@ -41,7 +41,8 @@ from gateway.errors import (
 from gateway.wechat.crypto import WeChatCrypto
 from gateway.wechat.http import RetryPolicy
 from gateway.wechat.tokens import TokenManager
-from kefu_sim import SimClock, SimDriver, World, create_app
+from kefu_sim import SimClock, SimDriver, World
+from tests.sim_apps import simulator
 
 START = 1_767_225_600.0
 CORPID, SECRET = "wwchannel0001", "kf-secret"
@@ -95,8 +96,12 @@ async def sim() -> AsyncIterator[Sim]:
         return httpx.Response(200, text=result.reply)
 
     receiver = httpx.AsyncClient(transport=httpx.MockTransport(receive))
-    app = create_app(World(seed=3, clock=SimClock(START, frozen=True)), callback_client=receiver)
-    async with receiver, httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
+    world = World(seed=3, clock=SimClock(START, frozen=True))
+    async with (
+        receiver,
+        simulator(world, callback_client=receiver) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http,
+    ):
         driver = SimDriver(http)
         await driver.wecom_create_corp(
             corpid=CORPID,

@@ -22,7 +22,8 @@ from gateway.wechat.http import ApiClient, RetryPolicy
 from gateway.wechat.mp_kefu import MpKefuClient
 from gateway.wechat.mp_kefu_types import Article, MenuItem, MsgRecord
 from gateway.wechat.tokens import Credential, TokenManager
-from kefu_sim import SimClock, SimDriver, World, create_app
+from kefu_sim import SimClock, SimDriver, World
+from tests.sim_apps import simulator
 
 DATA = Path(__file__).parent.parent / "data" / "mp_kefu"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
@@ -62,14 +63,15 @@ def make_client(
 @pytest.fixture
 async def env() -> AsyncIterator[Env]:
     world = World(seed=1, clock=SimClock(1_767_225_600.0, frozen=True))
-    app = create_app(world)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
+    async with (
+        simulator(world) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http,
+    ):
         driver = SimDriver(http)
         account = await driver.mp_create_app(wechat_id="kftest")
         e = Env(world, http, account, make_client(http, world, account, timeout=0.5))
         e.openid = (await driver.mp_add_follower(e.appid, nickname="Alice", unionid="union-alice"))["openid"]
         yield e
-        await app.state.dispatcher.close()
 
 
 def _shape(value: Any) -> Any:

@@ -13,7 +13,8 @@ from gateway.db.repositories.tokens import SqlTokenStore
 from gateway.errors import TokenError
 from gateway.wechat.http import ApiClient
 from gateway.wechat.tokens import Credential, MemoryTokenStore, TokenManager
-from kefu_sim import SimClock, SimDriver, World, create_app
+from kefu_sim import SimClock, SimDriver, World
+from tests.sim_apps import simulator
 
 CORP, SECRET = "wwcorp0001", "kf-app-secret-value-0001"
 
@@ -21,12 +22,13 @@ CORP, SECRET = "wwcorp0001", "kf-app-secret-value-0001"
 @pytest.fixture
 async def sim():
     world = World(seed=3, clock=SimClock(1_767_225_600.0, frozen=True))
-    app = create_app(world)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
+    async with (
+        simulator(world) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http,
+    ):
         await SimDriver(http).wecom_create_corp(corpid=CORP, secret=SECRET)
         await SimDriver(http).mp_create_app(appid="wxapp0000000001", secret="mp-secret-000000001")
         yield world, http
-    await app.state.dispatcher.close()
 
 
 def wecom() -> Credential:

@@ -13,7 +13,8 @@ from gateway.wechat.http import ApiClient, RetryPolicy
 from gateway.wechat.tokens import Credential, TokenManager
 from gateway.wechat.wecom_contact import WeComContactClient
 from gateway.wechat.wecom_contact_types import ContactWay
-from kefu_sim import SimClock, SimDriver, World, create_app
+from kefu_sim import SimClock, SimDriver, World
+from tests.sim_apps import simulator
 
 START = 1_767_225_600.0
 CORPID, SECRET = "wwcontact0001", "contact-secret"
@@ -29,8 +30,11 @@ class Sim:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Sim]:
-    app = create_app(World(seed=2, clock=SimClock(START, frozen=True)))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
+    world = World(seed=2, clock=SimClock(START, frozen=True))
+    async with (
+        simulator(world) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http,
+    ):
         driver = SimDriver(http)
         await driver.wecom_create_corp(corpid=CORPID, secret=SECRET)
         for userid in ("alice", "bob"):

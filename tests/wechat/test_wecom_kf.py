@@ -39,7 +39,8 @@ from gateway.wechat.wecom_kf_types import (
     VideoMsg,
     VoiceMsg,
 )
-from kefu_sim import SimClock, SimDriver, World, create_app
+from kefu_sim import SimClock, SimDriver, World
+from tests.sim_apps import simulator
 
 START = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 CORPID, SECRET = "wwkfcorp0001", "kf-app-secret"
@@ -57,8 +58,11 @@ class Sim:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Sim]:
-    app = create_app(World(seed=1, clock=SimClock(START, frozen=True)))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http:
+    world = World(seed=1, clock=SimClock(START, frozen=True))
+    async with (
+        simulator(world) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as http,
+    ):
         driver = SimDriver(http)
         await driver.wecom_create_corp(corpid=CORPID, secret=SECRET, sync_empty_page_rate=0.0)
         await driver.wecom_add_member(CORPID, "alice")
