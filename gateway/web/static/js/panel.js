@@ -8,6 +8,7 @@ import { emit, kindOf, state } from "./state.js";
 import { avatar } from "./list.js";
 
 let loads = 0; // panel loads started: only the newest may draw (an older one can answer last)
+let drawnFor = null; // the conversation the panel shows
 
 export async function loadPanel(conversation) {
   const box = $("#contact");
@@ -21,6 +22,8 @@ export async function loadPanel(conversation) {
   // channel kinds from the conversations' inboxes too: agents do not read /channels
   const kinds = new Map([...state.channels.values()].map((c) => [c.id, c.kind]));
   for (const c of [conversation, ...(previous.data || [])]) if (c.inbox) kinds.set(c.inbox.channel_id, kindOf(c));
+  // a redraw (an event about this conversation) must not wipe a CRM field the agent is typing
+  const typed = ["field-key", "field-value"].map((name) => [name, box.querySelector(`input[name=${name}]`)?.value || ""]);
   box.replaceChildren(
     h("div", { class: "contact-head" }, avatar(contact), nameEditor(contact)),
     section(t("contact.identities"), list(contact.identities || [], (identity) => {
@@ -32,6 +35,8 @@ export async function loadPanel(conversation) {
     section(t("contact.labels"), labelEditor(conversation)),
     section(t("contact.previous"), list((previous.data || []).filter((c) => c.id !== conversation.id), (c) => h("a", { href: "#", class: "previous", onclick: (event) => { event.preventDefault(); emit("open", c.id); } }, `${t("kind." + kindOf(c))} · ${t("status." + c.status)} · ${formatTime(c.last_activity_at)}`))),
   );
+  if (conversation.id === drawnFor) for (const [name, value] of typed) box.querySelector(`input[name=${name}]`).value = value;
+  drawnFor = conversation.id;
 }
 
 function section(title, body) {
@@ -66,7 +71,9 @@ function fieldsEditor(contact, conversation) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const key = form.elements["field-key"].value.trim();
-    if (key) edit(contact, { attributes: { [key]: form.elements["field-value"].value } });
+    if (!key) return;
+    edit(contact, { attributes: { [key]: form.elements["field-value"].value } });
+    form.reset(); // sent: the redraw that follows keeps only what is typed after this
   });
   return h("div", {}, entries.length ? h("dl", { class: "fields" }, ...rows) : h("p", { class: "muted" }, t("contact.none")), form);
 }
