@@ -201,8 +201,8 @@ async def keep_join_order(session: AsyncSession, *, custom: bool = False) -> Non
 
     The page statement outer-joins six tables to the page's conversations by primary key. Left to
     itself, PostgreSQL searches the join orders of all seven and spends ~7 ms planning a statement
-    that runs in ~1 ms (EXPLAIN ANALYZE at 100k conversations); prepared statements do not help,
-    since a LIMIT query keeps getting custom plans. Written order is already the right one: the
+    that runs in ~1 ms (EXPLAIN ANALYZE at 100k conversations), on every run that gets a custom
+    plan (prepared statements do not spare it). Written order is already the right one: the
     page first, each join a primary-key probe per row. SQLite never reorders an outer join.
 
     `custom`: plan this statement for its parameters every time. A sorted page (an operator's
